@@ -1,0 +1,248 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+
+namespace Estoraje.Resp;
+
+/// <summary>
+/// Writes RESP replies straight into an <see cref="IBufferWriter{T}"/> (the connection's output pipe).
+/// The protocol version (2 or 3, chosen by <c>HELLO</c>) decides how RESP3-only types are written: in
+/// RESP2 a map becomes a flat array, a double a bulk string, a boolean an integer, a null <c>$-1</c>.
+/// </summary>
+public sealed class RespWriter
+{
+    private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
+
+    private IBufferWriter<byte> _output;
+
+    /// <summary>Creates a writer over <paramref name="output"/>, speaking RESP2.</summary>
+    public RespWriter(IBufferWriter<byte> output) => _output = output;
+
+    /// <summary>Protocol version of the connection: 2 or 3.</summary>
+    public int Protocol { get; set; } = 2;
+
+    /// <summary>Whether RESP3 types are written as themselves.</summary>
+    public bool IsResp3 => Protocol >= 3;
+
+    /// <summary>The buffer written to.</summary>
+    public IBufferWriter<byte> Output
+    {
+        get => _output;
+        set => _output = value;
+    }
+
+    /// <summary>Copies pre-encoded RESP (a canned reply such as <c>+OK\r\n</c>).</summary>
+    public void WriteRaw(ReadOnlySpan<byte> encoded)
+    {
+        var span = _output.GetSpan(encoded.Length);
+        encoded.CopyTo(span);
+        _output.Advance(encoded.Length);
+    }
+
+    /// <summary><c>+OK</c>.</summary>
+    public void WriteOk() => WriteRaw("+OK\r\n"u8);
+
+    /// <summary>A simple string (<c>+text</c>); the text must not hold CR or LF.</summary>
+    public void WriteSimpleString(ReadOnlySpan<byte> text) => WriteLine((byte)'+', text);
+
+    /// <summary>A simple string from ASCII text.</summary>
+    public void WriteSimpleString(string text) => WriteLine((byte)'+', text);
+
+    /// <summary>An error (<c>-ERR text</c>): the text starts with its code; CR and LF become spaces, as Redis does.</summary>
+    public void WriteError(string text) => WriteLine((byte)'-', text);
+
+    /// <summary>An integer (<c>:n</c>).</summary>
+    public void WriteInteger(long value)
+    {
+        var span = _output.GetSpan(24);
+        span[0] = (byte)':';
+        var n = 1 + FormatInt64(value, span[1..]);
+        span[n++] = (byte)'\r';
+        span[n++] = (byte)'\n';
+        _output.Advance(n);
+    }
+
+    /// <summary>A bulk string.</summary>
+    public void WriteBulkString(ReadOnlySpan<byte> value)
+    {
+        WriteLength((byte)'$', value.Length);
+        WritePayload(value);
+    }
+
+    /// <summary>A bulk string holding <paramref name="value"/> as UTF-8.</summary>
+    public void WriteBulkString(string value)
+    {
+        var length = Encoding.UTF8.GetByteCount(value);
+        WriteLength((byte)'$', length);
+        var span = _output.GetSpan(length + 2);
+        Encoding.UTF8.GetBytes(value, span);
+        span[length] = (byte)'\r';
+        span[length + 1] = (byte)'\n';
+        _output.Advance(length + 2);
+    }
+
+    /// <summary>A bulk string holding the decimal text of <paramref name="value"/>.</summary>
+    public void WriteBulkString(long value)
+    {
+        Span<byte> text = stackalloc byte[20];
+        var n = FormatInt64(value, text);
+        WriteBulkString(text[..n]);
+    }
+
+    /// <summary>The null reply: <c>$-1</c> in RESP2, <c>_</c> in RESP3.</summary>
+    public void WriteNull() => WriteRaw(IsResp3 ? "_\r\n"u8 : "$-1\r\n"u8);
+
+    /// <summary>The null array: <c>*-1</c> in RESP2, <c>_</c> in RESP3.</summary>
+    public void WriteNullArray() => WriteRaw(IsResp3 ? "_\r\n"u8 : "*-1\r\n"u8);
+
+    /// <summary>An array header for <paramref name="count"/> elements.</summary>
+    public void WriteArrayHeader(int count) => WriteLength((byte)'*', count);
+
+    /// <summary>A map header for <paramref name="pairs"/> key/value pairs (a flat array in RESP2).</summary>
+    public void WriteMapHeader(int pairs)
+    {
+        if (IsResp3)
+            WriteLength((byte)'%', pairs);
+        else
+            WriteLength((byte)'*', pairs * 2);
+    }
+
+    /// <summary>A set header (an array in RESP2).</summary>
+    public void WriteSetHeader(int count) => WriteLength(IsResp3 ? (byte)'~' : (byte)'*', count);
+
+    /// <summary>A push header (out-of-band data such as pub/sub messages; an array in RESP2).</summary>
+    public void WritePushHeader(int count) => WriteLength(IsResp3 ? (byte)'>' : (byte)'*', count);
+
+    /// <summary>An attribute header (RESP3 only; callers skip attributes in RESP2).</summary>
+    public void WriteAttributeHeader(int pairs) => WriteLength((byte)'|', pairs);
+
+    /// <summary>A boolean: <c>#t</c>/<c>#f</c> in RESP3, <c>:1</c>/<c>:0</c> in RESP2.</summary>
+    public void WriteBoolean(bool value)
+    {
+        if (IsResp3)
+            WriteRaw(value ? "#t\r\n"u8 : "#f\r\n"u8);
+        else
+            WriteRaw(value ? ":1\r\n"u8 : ":0\r\n"u8);
+    }
+
+    /// <summary>A double: <c>,1.5</c> in RESP3, a bulk string in RESP2. Infinities are <c>inf</c> and <c>-inf</c>.</summary>
+    public void WriteDouble(double value)
+    {
+        Span<byte> text = stackalloc byte[40];
+        var n = FormatDouble(value, text);
+        if (IsResp3)
+            WriteLine((byte)',', text[..n]);
+        else
+            WriteBulkString(text[..n]);
+    }
+
+    /// <summary>A big number: <c>(digits</c> in RESP3, a bulk string in RESP2.</summary>
+    public void WriteBigNumber(ReadOnlySpan<byte> digits)
+    {
+        if (IsResp3)
+            WriteLine((byte)'(', digits);
+        else
+            WriteBulkString(digits);
+    }
+
+    /// <summary>A verbatim string with a three-letter format (<c>txt</c>, <c>mkd</c>): <c>=</c> in RESP3, a bulk string in RESP2.</summary>
+    public void WriteVerbatimString(string format, ReadOnlySpan<byte> text)
+    {
+        if (format.Length != 3)
+            throw new ArgumentException("The format of a verbatim string has three characters.", nameof(format));
+        if (!IsResp3)
+        {
+            WriteBulkString(text);
+            return;
+        }
+
+        WriteLength((byte)'=', text.Length + 4);
+        var span = _output.GetSpan(4);
+        Encoding.ASCII.GetBytes(format, span);
+        span[3] = (byte)':';
+        _output.Advance(4);
+        WritePayload(text);
+    }
+
+    /// <summary>Formats an integer as ASCII decimal digits; returns the byte count (at most 20).</summary>
+    public static int FormatInt64(long value, Span<byte> destination)
+    {
+        value.TryFormat(destination, out var written, default, CultureInfo.InvariantCulture);
+        return written;
+    }
+
+    /// <summary>
+    /// Formats a double the way Redis replies with one (<c>%.17g</c>): <c>inf</c>, <c>-inf</c>, <c>nan</c>,
+    /// integers without a fraction, otherwise the shortest text that reads back as the same value.
+    /// </summary>
+    public static int FormatDouble(double value, Span<byte> destination)
+    {
+        if (double.IsPositiveInfinity(value))
+            return Copy("inf"u8, destination);
+        if (double.IsNegativeInfinity(value))
+            return Copy("-inf"u8, destination);
+        if (double.IsNaN(value))
+            return Copy("nan"u8, destination);
+
+        value.TryFormat(destination, out var written, "R", CultureInfo.InvariantCulture);
+        var e = destination[..written].IndexOf((byte)'E');
+        if (e >= 0)
+            destination[e] = (byte)'e';
+        return written;
+
+        static int Copy(ReadOnlySpan<byte> text, Span<byte> destination)
+        {
+            text.CopyTo(destination);
+            return text.Length;
+        }
+    }
+
+    private void WriteLength(byte prefix, long length)
+    {
+        var span = _output.GetSpan(24);
+        span[0] = prefix;
+        var n = 1 + FormatInt64(length, span[1..]);
+        span[n++] = (byte)'\r';
+        span[n++] = (byte)'\n';
+        _output.Advance(n);
+    }
+
+    private void WritePayload(ReadOnlySpan<byte> value)
+    {
+        // Large values go in chunks so the output never has to provide one huge contiguous span.
+        while (value.Length > 0)
+        {
+            var span = _output.GetSpan(Math.Min(value.Length, 64 * 1024));
+            var n = Math.Min(span.Length, value.Length);
+            value[..n].CopyTo(span);
+            _output.Advance(n);
+            value = value[n..];
+        }
+
+        WriteRaw(Crlf);
+    }
+
+    private void WriteLine(byte prefix, ReadOnlySpan<byte> text)
+    {
+        var span = _output.GetSpan(text.Length + 3);
+        span[0] = prefix;
+        text.CopyTo(span[1..]);
+        for (var i = 1; i <= text.Length; i++)
+        {
+            if (span[i] is (byte)'\r' or (byte)'\n')
+                span[i] = (byte)' ';
+        }
+
+        span[text.Length + 1] = (byte)'\r';
+        span[text.Length + 2] = (byte)'\n';
+        _output.Advance(text.Length + 3);
+    }
+
+    private void WriteLine(byte prefix, string text)
+    {
+        var length = Encoding.UTF8.GetByteCount(text);
+        var buffer = length <= 256 ? stackalloc byte[length] : new byte[length];
+        Encoding.UTF8.GetBytes(text, buffer);
+        WriteLine(prefix, buffer);
+    }
+}

@@ -1,0 +1,111 @@
+using Estoraje.Resp;
+using Estoraje.Server.Network;
+
+namespace Estoraje.Server.Commands;
+
+/// <summary>Executes one command whose name and arity are already checked.</summary>
+internal delegate void CommandHandler(ClientSession client, RespRequest request);
+
+/// <summary>Redis command flags (as COMMAND INFO reports them).</summary>
+[Flags]
+internal enum CommandFlags
+{
+    None = 0,
+    Write = 1 << 0,
+    ReadOnly = 1 << 1,
+    DenyOom = 1 << 2,
+    Admin = 1 << 3,
+    NoScript = 1 << 4,
+    Loading = 1 << 5,
+    Stale = 1 << 6,
+    Fast = 1 << 7,
+    NoAuth = 1 << 8,
+    AllowBusy = 1 << 9,
+    SkipSlowlog = 1 << 10,
+    Sentinel = 1 << 11,
+    Dangerous = 1 << 12,
+}
+
+/// <summary>Per-command counters for INFO commandstats.</summary>
+internal sealed class CommandStats
+{
+    public long Calls;
+    public long Microseconds;
+    public long RejectedCalls;
+    public long FailedCalls;
+
+    public void Reset() => Calls = Microseconds = RejectedCalls = FailedCalls = 0;
+}
+
+/// <summary>One row of the command table.</summary>
+internal sealed class CommandDefinition
+{
+    public CommandDefinition(string name, int arity, CommandFlags flags, int firstKey, int lastKey, int step,
+        string group, string since, string summary, CommandHandler? handler, CommandDefinition[]? subcommands = null)
+    {
+        Name = name;
+        FullName = name;
+        Arity = arity;
+        Flags = flags;
+        FirstKey = firstKey;
+        LastKey = lastKey;
+        Step = step;
+        Group = group;
+        Since = since;
+        Summary = summary;
+        Handler = handler;
+        Subcommands = subcommands ?? [];
+        foreach (var sub in Subcommands)
+        {
+            sub.FullName = name + "|" + sub.Name;
+            sub.Parent = this;
+        }
+    }
+
+    /// <summary>Lower-case name (the subcommand's own name for a subcommand).</summary>
+    public string Name { get; }
+
+    /// <summary><c>client|setname</c> for a subcommand, else the name: how errors and stats name it.</summary>
+    public string FullName { get; private set; }
+
+    /// <summary>Redis arity: the exact argument count with the name, or at least -arity when negative.</summary>
+    public int Arity { get; }
+
+    public CommandFlags Flags { get; }
+
+    public int FirstKey { get; }
+
+    public int LastKey { get; }
+
+    public int Step { get; }
+
+    /// <summary>Redis's command group (string, generic, connection, server).</summary>
+    public string Group { get; }
+
+    public string Since { get; }
+
+    public string Summary { get; }
+
+    public CommandHandler? Handler { get; }
+
+    public CommandDefinition[] Subcommands { get; }
+
+    public CommandDefinition? Parent { get; private set; }
+
+    public CommandStats Stats { get; } = new();
+
+    public bool HasSubcommands => Subcommands.Length > 0;
+
+    public bool AcceptsArgumentCount(int count) => Arity >= 0 ? count == Arity : count >= -Arity;
+
+    public CommandDefinition? FindSubcommand(ReadOnlySpan<byte> name)
+    {
+        foreach (var sub in Subcommands)
+        {
+            if (System.Text.Ascii.EqualsIgnoreCase(name, sub.Name))
+                return sub;
+        }
+
+        return null;
+    }
+}

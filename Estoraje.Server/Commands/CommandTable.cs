@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Text;
+using Estoraje.Resp;
+using Estoraje.Server.Network;
+using static Estoraje.Server.Commands.CommandFlags;
+
+namespace Estoraje.Server.Commands;
+
+/// <summary>
+/// Every command the server serves, one line each: name, Redis arity, flags, first key, last key, key
+/// step, group, version it appeared in Redis, summary, handler. The table drives arity checks, the auth
+/// gate, COMMAND and COMMAND DOCS, and INFO commandstats. Registering a name twice fails at start-up.
+/// </summary>
+internal sealed class CommandTable
+{
+    public static CommandTable Instance { get; } = Build();
+
+    private readonly Dictionary<string, CommandDefinition> _byName = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, CommandDefinition>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+
+    private CommandTable(IEnumerable<CommandDefinition> commands)
+    {
+        foreach (var command in commands)
+        {
+            if (!_byName.TryAdd(command.Name, command))
+                throw new InvalidOperationException($"Command '{command.Name}' is registered twice.");
+        }
+
+        _lookup = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public IReadOnlyCollection<CommandDefinition> All => _byName.Values;
+
+    private static CommandTable Build() => new(
+    [
+        // Connection
+        new("ping", -1, Fast | Sentinel, 0, 0, 0, "connection", "1.0.0", "Returns the server's liveliness response.", ConnectionCommands.Ping),
+        new("echo", 2, Fast, 0, 0, 0, "connection", "1.0.0", "Returns the given string.", ConnectionCommands.Echo),
+        new("hello", -1, NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, 0, 0, 0, "connection", "6.0.0", "Handshakes with the Redis server.", ConnectionCommands.Hello),
+        new("auth", -2, NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, 0, 0, 0, "connection", "1.0.0", "Authenticates the connection.", ConnectionCommands.Auth),
+        new("quit", -1, AllowBusy | NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "connection", "1.0.0", "Closes the connection.", ConnectionCommands.Quit),
+        new("reset", 1, NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, 0, 0, 0, "connection", "6.2.0", "Resets the connection.", ConnectionCommands.Reset),
+        new("select", 2, Loading | Stale | Fast, 0, 0, 0, "connection", "1.0.0", "Changes the selected database.", ConnectionCommands.Select),
+        new("client", -2, None, 0, 0, 0, "connection", "2.4.0", "A container for client connection commands.", null,
+        [
+            new("id", 2, NoScript | Loading | Stale, 0, 0, 0, "connection", "5.0.0", "Returns the unique client ID of the connection.", ClientCommands.Id),
+            new("setname", 3, NoScript | Loading | Stale, 0, 0, 0, "connection", "2.6.9", "Sets the connection name.", ClientCommands.SetName),
+            new("getname", 2, NoScript | Loading | Stale, 0, 0, 0, "connection", "2.6.9", "Returns the name of the connection.", ClientCommands.GetName),
+            new("setinfo", 4, NoScript | Loading | Stale, 0, 0, 0, "connection", "7.2.0", "Sets information specific to the client or connection.", ClientCommands.SetInfo),
+            new("list", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "connection", "2.4.0", "Lists open connections.", ClientCommands.List),
+            new("info", 2, NoScript | Loading | Stale, 0, 0, 0, "connection", "6.2.0", "Returns information about the connection.", ClientCommands.Info),
+            new("kill", -3, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "connection", "2.4.0", "Terminates open connections.", ClientCommands.Kill),
+            new("no-evict", 3, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "connection", "7.0.0", "Sets the client eviction mode of the connection.", ClientCommands.NoEvict),
+            new("no-touch", 3, NoScript | Loading | Stale, 0, 0, 0, "connection", "7.2.0", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", ClientCommands.NoTouch),
+            new("help", 2, Loading | Stale, 0, 0, 0, "connection", "5.0.0", "Returns helpful text about the different subcommands.", ClientCommands.Help),
+        ]),
+
+        // Server
+        new("info", -1, Loading | Stale | Sentinel, 0, 0, 0, "server", "1.0.0", "Returns information and statistics about the server.", ServerCommands.Info),
+        new("command", -1, Loading | Stale | Sentinel, 0, 0, 0, "server", "2.8.13", "Returns detailed information about all commands.", ServerCommands.Command,
+        [
+            new("count", 2, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Returns a count of commands.", ServerCommands.CommandCount),
+            new("info", -2, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Returns information about one, multiple or all commands.", ServerCommands.CommandInfo),
+            new("docs", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns documentary information about one, multiple or all commands.", ServerCommands.CommandDocs),
+            new("list", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns a list of command names.", ServerCommands.CommandList),
+            new("getkeys", -3, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Extracts the key names from an arbitrary command.", ServerCommands.CommandGetKeys),
+            new("help", 2, Loading | Stale, 0, 0, 0, "server", "5.0.0", "Returns helpful text about the different subcommands.", ServerCommands.CommandHelp),
+        ]),
+        new("config", -2, None, 0, 0, 0, "server", "2.0.0", "A container for server configuration commands.", null,
+        [
+            new("get", -3, Admin | NoScript | Loading | Stale, 0, 0, 0, "server", "2.0.0", "Returns the effective values of configuration parameters.", ServerCommands.ConfigGet),
+            new("set", -4, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "2.0.0", "Sets configuration parameters in-flight.", ServerCommands.ConfigSet),
+            new("resetstat", 2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "2.0.0", "Resets the server's statistics.", ServerCommands.ConfigResetStat),
+            new("rewrite", 2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "2.8.0", "Persists the effective configuration to file.", ServerCommands.ConfigRewrite),
+            new("help", 2, Loading | Stale, 0, 0, 0, "server", "5.0.0", "Returns helpful text about the different subcommands.", ServerCommands.ConfigHelp),
+        ]),
+        new("dbsize", 1, ReadOnly | Fast, 0, 0, 0, "server", "1.0.0", "Returns the number of keys in the database.", ServerCommands.DbSize),
+        new("flushdb", -1, Write | Dangerous, 0, 0, 0, "server", "1.0.0", "Removes all keys from the current database.", ServerCommands.Flush),
+        new("flushall", -1, Write | Dangerous, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.", ServerCommands.Flush),
+        new("time", 1, Loading | Stale | Fast, 0, 0, 0, "server", "2.6.0", "Returns the server time.", ServerCommands.Time),
+        new("lastsave", 1, Loading | Stale | Fast | Dangerous, 0, 0, 0, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", ServerCommands.LastSave),
+        new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
+        new("debug", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "1.0.0", "A container for debugging commands.", ServerCommands.Debug),
+
+        // Strings
+        new("get", 2, ReadOnly | Fast, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", StringCommands.Get),
+        new("set", -3, Write | DenyOom, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
+        new("setnx", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Set the string value of a key only when the key doesn't exist.", StringCommands.SetNx),
+        new("setex", 4, Write | DenyOom, 1, 1, 1, "string", "2.0.0", "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", StringCommands.SetEx),
+        new("psetex", 4, Write | DenyOom, 1, 1, 1, "string", "2.6.0", "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", StringCommands.PSetEx),
+        new("getset", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Returns the previous string value of a key after setting it to a new value.", StringCommands.GetSet),
+        new("getdel", 2, Write | Fast, 1, 1, 1, "string", "6.2.0", "Returns the string value of a key after deleting the key.", StringCommands.GetDel),
+        new("getex", -2, Write | Fast, 1, 1, 1, "string", "6.2.0", "Returns the string value of a key after setting its expiration time.", StringCommands.GetEx),
+        new("mget", -2, ReadOnly | Fast, 1, -1, 1, "string", "1.0.0", "Atomically returns the string values of one or more keys.", StringCommands.MGet),
+        new("mset", -3, Write | DenyOom, 1, -1, 2, "string", "1.0.1", "Atomically creates or modifies the string values of one or more keys.", StringCommands.MSet),
+        new("msetnx", -3, Write | DenyOom, 1, -1, 2, "string", "1.0.1", "Atomically modifies the string values of one or more keys only when all keys don't exist.", StringCommands.MSetNx),
+        new("append", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "2.0.0", "Appends a string to the value of a key. Creates the key if it doesn't exist.", StringCommands.Append),
+        new("strlen", 2, ReadOnly | Fast, 1, 1, 1, "string", "2.2.0", "Returns the length of a string value.", StringCommands.StrLen),
+        new("getrange", 4, ReadOnly, 1, 1, 1, "string", "2.4.0", "Returns a substring of the string stored at a key.", StringCommands.GetRange),
+        new("substr", 4, ReadOnly, 1, 1, 1, "string", "1.0.0", "Returns a substring from a string value.", StringCommands.GetRange),
+        new("setrange", 4, Write | DenyOom, 1, 1, 1, "string", "2.2.0", "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", StringCommands.SetRange),
+        new("incr", 2, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Incr),
+        new("decr", 2, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", StringCommands.Decr),
+        new("incrby", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrBy),
+        new("decrby", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "1.0.0", "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", StringCommands.DecrBy),
+        new("incrbyfloat", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrByFloat),
+        new("lcs", -3, ReadOnly, 1, 2, 1, "string", "7.0.0", "Finds the longest common substring.", StringCommands.Lcs),
+
+        // Keys
+        new("del", -2, Write, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", KeyCommands.Del),
+        new("unlink", -2, Write | Fast, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", KeyCommands.Del),
+        new("exists", -2, ReadOnly | Fast, 1, -1, 1, "generic", "1.0.0", "Determines whether one or more keys exist.", KeyCommands.Exists),
+        new("touch", -2, ReadOnly | Fast, 1, -1, 1, "generic", "3.2.1", "Returns the number of existing keys out of those specified after updating the time they were last accessed.", KeyCommands.Exists),
+        new("type", 2, ReadOnly | Fast, 1, 1, 1, "generic", "1.0.0", "Determines the type of value stored at a key.", KeyCommands.Type),
+        new("keys", 2, ReadOnly, 0, 0, 0, "generic", "1.0.0", "Returns all key names that match a pattern.", KeyCommands.Keys),
+        new("scan", -2, ReadOnly, 0, 0, 0, "generic", "2.8.0", "Iterates over the key names in the database.", KeyCommands.Scan),
+        new("randomkey", 1, ReadOnly, 0, 0, 0, "generic", "1.0.0", "Returns a random key name from the database.", KeyCommands.RandomKey),
+        new("rename", 3, Write, 1, 2, 1, "generic", "1.0.0", "Renames a key and overwrites the destination.", KeyCommands.Rename),
+        new("renamenx", 3, Write | Fast, 1, 2, 1, "generic", "1.0.0", "Renames a key only when the target key name doesn't exist.", KeyCommands.RenameNx),
+        new("copy", -3, Write | DenyOom, 1, 2, 1, "generic", "6.2.0", "Copies the value of a key to a new key.", KeyCommands.Copy),
+        new("expire", -3, Write | Fast, 1, 1, 1, "generic", "1.0.0", "Sets the expiration time of a key in seconds.", KeyCommands.Expire),
+        new("pexpire", -3, Write | Fast, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key in milliseconds.", KeyCommands.PExpire),
+        new("expireat", -3, Write | Fast, 1, 1, 1, "generic", "1.2.0", "Sets the expiration time of a key to a Unix timestamp.", KeyCommands.ExpireAt),
+        new("pexpireat", -3, Write | Fast, 1, 1, 1, "generic", "2.6.0", "Sets the expiration time of a key to a Unix milliseconds timestamp.", KeyCommands.PExpireAt),
+        new("ttl", 2, ReadOnly | Fast, 1, 1, 1, "generic", "1.0.0", "Returns the expiration time in seconds of a key.", KeyCommands.Ttl),
+        new("pttl", 2, ReadOnly | Fast, 1, 1, 1, "generic", "2.6.0", "Returns the expiration time in milliseconds of a key.", KeyCommands.PTtl),
+        new("expiretime", 2, ReadOnly | Fast, 1, 1, 1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix timestamp.", KeyCommands.ExpireTime),
+        new("pexpiretime", 2, ReadOnly | Fast, 1, 1, 1, "generic", "7.0.0", "Returns the expiration time of a key as a Unix milliseconds timestamp.", KeyCommands.PExpireTime),
+        new("persist", 2, Write | Fast, 1, 1, 1, "generic", "2.2.0", "Removes the expiration time of a key.", KeyCommands.Persist),
+        new("object", -2, None, 0, 0, 0, "generic", "2.2.3", "A container for object introspection commands.", null,
+        [
+            new("encoding", 3, ReadOnly, 2, 2, 1, "generic", "2.2.3", "Returns the internal encoding of a Redis object.", KeyCommands.ObjectEncoding),
+            new("freq", 3, ReadOnly, 2, 2, 1, "generic", "4.0.0", "Returns the logarithmic access frequency counter of a Redis object.", KeyCommands.ObjectFreq),
+            new("idletime", 3, ReadOnly, 2, 2, 1, "generic", "2.2.3", "Returns the time since the last access to a Redis object.", KeyCommands.ObjectIdleTime),
+            new("refcount", 3, ReadOnly, 2, 2, 1, "generic", "2.2.3", "Returns the reference count of a value of a key.", KeyCommands.ObjectRefCount),
+            new("help", 2, Loading | Stale, 0, 0, 0, "generic", "6.2.0", "Returns helpful text about the different subcommands.", KeyCommands.ObjectHelp),
+        ]),
+    ]);
+
+    public CommandDefinition? Find(ReadOnlySpan<byte> name)
+    {
+        if (name.Length > 32)
+            return null;
+        Span<char> chars = stackalloc char[name.Length];
+        if (Ascii.ToUtf16(name, chars, out _) != System.Buffers.OperationStatus.Done)
+            return null;
+        return _lookup.TryGetValue(chars, out var command) ? command : null;
+    }
+
+    public CommandDefinition? Find(string name) => _byName.GetValueOrDefault(name);
+
+    /// <summary>Resolves, checks and runs one request, writing its reply (or Redis's error) to the client.</summary>
+    public void Execute(ClientSession client, RespRequest request)
+    {
+        var command = Find(request[0]);
+        if (command is null)
+        {
+            client.Writer.WriteError(UnknownCommand(request));
+            return;
+        }
+
+        if (command.HasSubcommands && request.Count >= 2)
+        {
+            var sub = command.FindSubcommand(request[1]);
+            if (sub is null)
+            {
+                client.Writer.WriteError(Errors.UnknownSubcommand(request.GetString(1), command.Name));
+                return;
+            }
+
+            command = sub;
+        }
+
+        if (!command.AcceptsArgumentCount(request.Count))
+        {
+            Interlocked.Increment(ref command.Stats.RejectedCalls);
+            client.Writer.WriteError(Errors.WrongArity(command.FullName));
+            return;
+        }
+
+        if (!client.Authenticated && (command.Flags & NoAuth) == 0)
+        {
+            Interlocked.Increment(ref command.Stats.RejectedCalls);
+            client.Writer.WriteError(Errors.NoAuth);
+            return;
+        }
+
+        client.LastCommand = command.FullName;
+        client.LastInteraction = client.Server.NowMs;
+        var started = Stopwatch.GetTimestamp();
+        command.Handler!(client, request);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        Interlocked.Increment(ref command.Stats.Calls);
+        Interlocked.Add(ref command.Stats.Microseconds, (long)elapsed.TotalMicroseconds);
+        Interlocked.Increment(ref client.Server.Stats.CommandsProcessed);
+    }
+
+    private static string UnknownCommand(RespRequest request)
+    {
+        var args = new StringBuilder();
+        for (var i = 1; i < request.Count && args.Length < 128; i++)
+            args.Append('\'').Append(Errors.Truncate(request.GetString(i), 128 - args.Length)).Append("' ");
+        return $"ERR unknown command '{Errors.Truncate(request.GetString(0), 128)}', with args beginning with: {args}";
+    }
+}

@@ -1,0 +1,29 @@
+namespace Estoraje.Server.Commands;
+
+/// <summary>Redis's error replies, word for word.</summary>
+internal static class Errors
+{
+    public const string Syntax = "ERR syntax error";
+    public const string NotInteger = "ERR value is not an integer or out of range";
+    public const string NotFloat = "ERR value is not a valid float";
+    public const string WrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    public const string NoSuchKey = "ERR no such key";
+    public const string Overflow = "ERR increment or decrement would overflow";
+    public const string NaNOrInfinity = "ERR increment would produce NaN or Infinity";
+    public const string NoAuth = "NOAUTH Authentication required.";
+    public const string WrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
+    public const string StringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    public const string OffsetOutOfRange = "ERR offset is out of range";
+    public const string DbIndexOutOfRange = "ERR DB index is out of range";
+    public const string InvalidCursor = "ERR invalid cursor";
+    public const string SameObject = "ERR source and destination objects are the same";
+
+    public static string InvalidExpireTime(string command) => $"ERR invalid expire time in '{command}' command";
+
+    public static string WrongArity(string command) => $"ERR wrong number of arguments for '{command}' command";
+
+    public static string UnknownSubcommand(string subcommand, string command) =>
+        $"ERR unknown subcommand '{Truncate(subcommand, 128)}'. Try {command.ToUpperInvariant()} HELP.";
+
+    public static string Truncate(string text, int max) => text.Length <= max ? text : text[..max];
+}

@@ -1,0 +1,692 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Estoraje.Resp;
+using Estoraje.Server.Network;
+
+namespace Estoraje.Server.Commands;
+
+/// <summary>INFO, COMMAND, CONFIG, DBSIZE, FLUSHALL, TIME, SHUTDOWN, DEBUG...</summary>
+internal static class ServerCommands
+{
+    private static readonly string[] s_defaultSections =
+        ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+
+    public static void Info(ClientSession client, RespRequest request)
+    {
+        var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (request.Count == 1)
+            sections.UnionWith(s_defaultSections);
+        for (var i = 1; i < request.Count; i++)
+        {
+            var name = request.GetString(i).ToLowerInvariant();
+            if (name is "all" or "everything")
+                sections.UnionWith([.. s_defaultSections, "commandstats"]);
+            else if (name == "default")
+                sections.UnionWith(s_defaultSections);
+            else
+                sections.Add(name);
+        }
+
+        client.Writer.WriteVerbatimString("txt", Encoding.UTF8.GetBytes(InfoText.Build(client.Server, sections)));
+    }
+
+    public static void Command(ClientSession client, RespRequest request)
+    {
+        var all = client.Server.Commands.All;
+        client.Writer.WriteArrayHeader(all.Count);
+        foreach (var command in all)
+            WriteCommandInfo(client.Writer, command);
+    }
+
+    public static void CommandCount(ClientSession client, RespRequest request) =>
+        client.Writer.WriteInteger(client.Server.Commands.All.Count);
+
+    public static void CommandInfo(ClientSession client, RespRequest request)
+    {
+        var table = client.Server.Commands;
+        if (request.Count == 2)
+        {
+            Command(client, request);
+            return;
+        }
+
+        client.Writer.WriteArrayHeader(request.Count - 2);
+        for (var i = 2; i < request.Count; i++)
+        {
+            var command = FindByFullName(table, request.GetString(i));
+            if (command is null)
+                client.Writer.WriteNullArray();
+            else
+                WriteCommandInfo(client.Writer, command);
+        }
+    }
+
+    public static void CommandDocs(ClientSession client, RespRequest request)
+    {
+        var table = client.Server.Commands;
+        var commands = new List<CommandDefinition>();
+        if (request.Count == 2)
+        {
+            commands.AddRange(table.All);
+        }
+        else
+        {
+            for (var i = 2; i < request.Count; i++)
+            {
+                var command = FindByFullName(table, request.GetString(i));
+                if (command is not null)
+                    commands.Add(command);
+            }
+        }
+
+        client.Writer.WriteMapHeader(commands.Count);
+        foreach (var command in commands)
+        {
+            client.Writer.WriteBulkString(command.FullName);
+            WriteCommandDocs(client.Writer, command);
+        }
+    }
+
+    public static void CommandList(ClientSession client, RespRequest request)
+    {
+        Func<CommandDefinition, bool> filter = _ => true;
+        if (request.Count == 5 && request.Is(2, "FILTERBY"u8))
+        {
+            var value = request.GetString(4);
+            if (request.Is(3, "MODULE"u8))
+            {
+                filter = _ => false;
+            }
+            else if (request.Is(3, "ACLCAT"u8))
+            {
+                filter = c => AclCategories(c).Contains("@" + value.ToLowerInvariant());
+            }
+            else if (request.Is(3, "PATTERN"u8))
+            {
+                var pattern = Encoding.UTF8.GetBytes(value);
+                filter = c => Glob.IsMatch(pattern, Encoding.UTF8.GetBytes(c.FullName));
+            }
+            else
+            {
+                client.Writer.WriteError(Errors.Syntax);
+                return;
+            }
+        }
+        else if (request.Count != 2)
+        {
+            client.Writer.WriteError(Errors.Syntax);
+            return;
+        }
+
+        var names = client.Server.Commands.All
+            .SelectMany(c => c.Subcommands.Prepend(c))
+            .Where(filter)
+            .Select(c => c.FullName)
+            .ToList();
+        client.Writer.WriteArrayHeader(names.Count);
+        foreach (var name in names)
+            client.Writer.WriteBulkString(name);
+    }
+
+    public static void CommandGetKeys(ClientSession client, RespRequest request)
+    {
+        var command = client.Server.Commands.Find(request[2]);
+        if (command is not null && command.HasSubcommands && request.Count > 3)
+            command = command.FindSubcommand(request[3]) ?? command;
+        if (command is null)
+        {
+            client.Writer.WriteError("ERR Invalid command specified");
+            return;
+        }
+
+        var argc = request.Count - 2;
+        if (!command.AcceptsArgumentCount(argc))
+        {
+            client.Writer.WriteError("ERR Invalid number of arguments specified for command");
+            return;
+        }
+
+        if (command.FirstKey == 0)
+        {
+            client.Writer.WriteError("ERR The command has no key arguments");
+            return;
+        }
+
+        var last = command.LastKey < 0 ? argc + command.LastKey : command.LastKey;
+        var positions = new List<int>();
+        for (var i = command.FirstKey; i <= last && i < argc; i += command.Step)
+            positions.Add(i + 2);
+        client.Writer.WriteArrayHeader(positions.Count);
+        foreach (var position in positions)
+            client.Writer.WriteBulkString(request[position]);
+    }
+
+    public static void CommandHelp(ClientSession client, RespRequest request) => WriteHelp(client, "COMMAND",
+    [
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full Redis command.",
+    ]);
+
+    public static void ConfigGet(ClientSession client, RespRequest request)
+    {
+        var found = new List<(string Name, string Value)>();
+        for (var i = 2; i < request.Count; i++)
+        {
+            var pattern = request[i];
+            foreach (var parameter in ConfigParameters.All)
+            {
+                if (Glob.IsMatch(pattern, Encoding.ASCII.GetBytes(parameter.Name)) && !found.Exists(f => f.Name == parameter.Name))
+                    found.Add((parameter.Name, parameter.Get(client.Server)));
+            }
+        }
+
+        client.Writer.WriteMapHeader(found.Count);
+        foreach (var (name, value) in found)
+        {
+            client.Writer.WriteBulkString(name);
+            client.Writer.WriteBulkString(value);
+        }
+    }
+
+    public static void ConfigSet(ClientSession client, RespRequest request)
+    {
+        if (request.Count % 2 != 0)
+        {
+            client.Writer.WriteError(Errors.WrongArity("config|set"));
+            return;
+        }
+
+        // All or nothing: every name and value is checked before any is applied.
+        var changes = new List<(ConfigParameter Parameter, string Value)>();
+        for (var i = 2; i < request.Count; i += 2)
+        {
+            var name = request.GetString(i);
+            var parameter = ConfigParameters.Find(name);
+            if (parameter is null)
+            {
+                client.Writer.WriteError($"ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
+                return;
+            }
+
+            if (parameter.Set is null)
+            {
+                client.Writer.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config");
+                return;
+            }
+
+            var value = request.GetString(i + 1);
+            if (parameter.Validate is not null && parameter.Validate(value) is { } problem)
+            {
+                client.Writer.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}");
+                return;
+            }
+
+            changes.Add((parameter, value));
+        }
+
+        foreach (var (parameter, value) in changes)
+            parameter.Set!(client.Server, value);
+        client.Writer.WriteOk();
+    }
+
+    public static void ConfigResetStat(ClientSession client, RespRequest request)
+    {
+        client.Server.Stats.Reset();
+        foreach (var command in client.Server.Commands.All)
+        {
+            command.Stats.Reset();
+            foreach (var sub in command.Subcommands)
+                sub.Stats.Reset();
+        }
+
+        client.Writer.WriteOk();
+    }
+
+    public static void ConfigRewrite(ClientSession client, RespRequest request) =>
+        client.Writer.WriteError("ERR The server is running without a config file");
+
+    public static void ConfigHelp(ClientSession client, RespRequest request) => WriteHelp(client, "CONFIG",
+    [
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
+    ]);
+
+    public static void DbSize(ClientSession client, RespRequest request) => client.Writer.WriteInteger(client.Store.Count);
+
+    /// <summary>FLUSHDB and FLUSHALL (one database): the store is emptied at once, ASYNC or not.</summary>
+    public static void Flush(ClientSession client, RespRequest request)
+    {
+        if (request.Count > 2 || (request.Count == 2 && !request.Is(1, "ASYNC"u8) && !request.Is(1, "SYNC"u8)))
+        {
+            client.Writer.WriteError(Errors.Syntax);
+            return;
+        }
+
+        client.Store.Clear();
+        client.Writer.WriteOk();
+    }
+
+    public static void Time(ClientSession client, RespRequest request)
+    {
+        var micros = client.Server.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 + (client.Server.Time.GetUtcNow().Ticks / 10 % 1000);
+        client.Writer.WriteArrayHeader(2);
+        client.Writer.WriteBulkString(micros / 1_000_000);
+        client.Writer.WriteBulkString(micros % 1_000_000);
+    }
+
+    public static void LastSave(ClientSession client, RespRequest request) => client.Writer.WriteInteger(client.Server.LastSave);
+
+    public static void Shutdown(ClientSession client, RespRequest request)
+    {
+        var abort = false;
+        for (var i = 1; i < request.Count; i++)
+        {
+            if (request.Is(i, "ABORT"u8))
+                abort = true;
+            else if (!(request.Is(i, "NOSAVE"u8) || request.Is(i, "SAVE"u8) || request.Is(i, "NOW"u8) || request.Is(i, "FORCE"u8)))
+            {
+                client.Writer.WriteError(Errors.Syntax);
+                return;
+            }
+        }
+
+        if (abort)
+        {
+            if (request.Count == 2)
+                client.Writer.WriteError("ERR No shutdown in progress.");
+            else
+                client.Writer.WriteError(Errors.Syntax);
+            return;
+        }
+
+        // Like Redis, a successful SHUTDOWN sends no reply: the connection just closes.
+        client.CloseAfterReply = true;
+        client.Server.RequestShutdown();
+    }
+
+    public static void Debug(ClientSession client, RespRequest request)
+    {
+        if (request.Is(1, "SLEEP"u8) && request.Count == 3)
+        {
+            if (!Numbers.TryParseDouble(request[2], out var seconds) || seconds < 0 || double.IsInfinity(seconds))
+            {
+                client.Writer.WriteError(Errors.NotFloat);
+                return;
+            }
+
+            Thread.Sleep(TimeSpan.FromSeconds(seconds));
+            client.Writer.WriteOk();
+        }
+        else if (request.Is(1, "HELP"u8) && request.Count == 2)
+        {
+            WriteHelp(client, "DEBUG",
+            [
+                "SLEEP <seconds>",
+                "    Stop the server for <seconds>. Decimals allowed.",
+            ]);
+        }
+        else
+        {
+            client.Writer.WriteError($"ERR unknown subcommand or wrong number of arguments for '{Errors.Truncate(request.GetString(1), 128)}'. Try DEBUG HELP.");
+        }
+    }
+
+    /// <summary>The reply of every <c>X HELP</c>: status lines, as Redis's addReplyHelp.</summary>
+    internal static void WriteHelp(ClientSession client, string command, string[] lines)
+    {
+        client.Writer.WriteArrayHeader(lines.Length + 3);
+        client.Writer.WriteSimpleString($"{command} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+        foreach (var line in lines)
+            client.Writer.WriteSimpleString(line);
+        client.Writer.WriteSimpleString("HELP");
+        client.Writer.WriteSimpleString("    Print this help.");
+    }
+
+    private static CommandDefinition? FindByFullName(CommandTable table, string name)
+    {
+        var bar = name.IndexOf('|', StringComparison.Ordinal);
+        if (bar < 0)
+            return table.Find(name.ToLowerInvariant());
+        var parent = table.Find(name[..bar].ToLowerInvariant());
+        return parent?.FindSubcommand(Encoding.UTF8.GetBytes(name[(bar + 1)..]));
+    }
+
+    private static void WriteCommandInfo(RespWriter writer, CommandDefinition command)
+    {
+        writer.WriteArrayHeader(10);
+        writer.WriteBulkString(command.FullName);
+        writer.WriteInteger(command.Arity);
+        var flags = FlagNames(command);
+        writer.WriteSetHeader(flags.Count);
+        foreach (var flag in flags)
+            writer.WriteSimpleString(flag);
+        writer.WriteInteger(command.FirstKey);
+        writer.WriteInteger(command.LastKey);
+        writer.WriteInteger(command.Step);
+        var categories = AclCategories(command);
+        writer.WriteSetHeader(categories.Count);
+        foreach (var category in categories)
+            writer.WriteSimpleString(category);
+        writer.WriteSetHeader(0);
+        writer.WriteArrayHeader(0);
+        writer.WriteArrayHeader(command.Subcommands.Length);
+        foreach (var sub in command.Subcommands)
+            WriteCommandInfo(writer, sub);
+    }
+
+    private static void WriteCommandDocs(RespWriter writer, CommandDefinition command)
+    {
+        var hasSubcommands = command.HasSubcommands;
+        writer.WriteMapHeader(hasSubcommands ? 4 : 3);
+        writer.WriteBulkString("summary");
+        writer.WriteBulkString(command.Summary);
+        writer.WriteBulkString("since");
+        writer.WriteBulkString(command.Since);
+        writer.WriteBulkString("group");
+        writer.WriteBulkString(command.Group);
+        if (!hasSubcommands)
+            return;
+        writer.WriteBulkString("subcommands");
+        writer.WriteMapHeader(command.Subcommands.Length);
+        foreach (var sub in command.Subcommands)
+        {
+            writer.WriteBulkString(sub.FullName);
+            WriteCommandDocs(writer, sub);
+        }
+    }
+
+    private static List<string> FlagNames(CommandDefinition command)
+    {
+        var names = new List<string>();
+        void Add(CommandFlags flag, string name)
+        {
+            if ((command.Flags & flag) != 0)
+                names.Add(name);
+        }
+
+        Add(CommandFlags.Write, "write");
+        Add(CommandFlags.ReadOnly, "readonly");
+        Add(CommandFlags.DenyOom, "denyoom");
+        Add(CommandFlags.Admin, "admin");
+        Add(CommandFlags.NoScript, "noscript");
+        Add(CommandFlags.Loading, "loading");
+        Add(CommandFlags.Stale, "stale");
+        Add(CommandFlags.SkipSlowlog, "skip_slowlog");
+        Add(CommandFlags.Fast, "fast");
+        Add(CommandFlags.NoAuth, "no_auth");
+        Add(CommandFlags.AllowBusy, "allow_busy");
+        return names;
+    }
+
+    internal static List<string> AclCategories(CommandDefinition command)
+    {
+        var categories = new List<string>();
+        var flags = command.Flags;
+        if ((flags & CommandFlags.Write) != 0)
+            categories.Add("@write");
+        if ((flags & CommandFlags.ReadOnly) != 0)
+            categories.Add("@read");
+        if ((flags & CommandFlags.Admin) != 0)
+            categories.Add("@admin");
+        if ((flags & CommandFlags.Dangerous) != 0 || (flags & CommandFlags.Admin) != 0)
+            categories.Add("@dangerous");
+        categories.Add((flags & CommandFlags.Fast) != 0 ? "@fast" : "@slow");
+        switch (command.Group)
+        {
+            case "string":
+                categories.Add("@string");
+                break;
+            case "generic":
+                categories.Add("@keyspace");
+                break;
+            case "connection":
+                categories.Add("@connection");
+                break;
+        }
+
+        return categories;
+    }
+}
+
+/// <summary>One CONFIG parameter: how to read it, and how to change it (null when immutable).</summary>
+internal sealed record ConfigParameter(string Name, Func<ServerContext, string> Get, Action<ServerContext, string>? Set = null,
+    Func<string, string?>? Validate = null);
+
+/// <summary>The parameters CONFIG GET and CONFIG SET know, with Redis's names.</summary>
+internal static class ConfigParameters
+{
+    public static IReadOnlyList<ConfigParameter> All { get; } =
+    [
+        new("bind", s => s.Options.Bind),
+        new("port", s => s.Options.Port.ToString(CultureInfo.InvariantCulture)),
+        new("dir", s => Path.GetFullPath(s.Options.Dir)),
+        new("requirepass", s => s.RequirePass, (s, v) => s.RequirePass = v),
+        new("maxclients", s => s.Options.MaxClients.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.MaxClients = int.Parse(v, CultureInfo.InvariantCulture), PositiveInt),
+        new("hz", s => s.Options.Hz.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.Hz = Math.Clamp(int.Parse(v, CultureInfo.InvariantCulture), 1, 500), PositiveInt),
+        new("proto-max-bulk-len", s => s.Options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, bulk: long.Parse(v, CultureInfo.InvariantCulture)), PositiveLong),
+        new("client-query-buffer-limit", s => s.Options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, query: long.Parse(v, CultureInfo.InvariantCulture)), PositiveLong),
+        new("storage", s => s.Options.Storage),
+        new("databases", _ => "1"),
+        new("save", _ => ""),
+        new("appendonly", _ => "no"),
+        new("maxmemory", _ => "0"),
+        new("maxmemory-policy", _ => "noeviction"),
+        new("timeout", _ => "0"),
+        new("cluster-enabled", _ => "no"),
+        new("replica-read-only", _ => "yes"),
+        new("slave-read-only", _ => "yes"),
+    ];
+
+    public static ConfigParameter? Find(string name)
+    {
+        foreach (var parameter in All)
+        {
+            if (string.Equals(parameter.Name, name, StringComparison.OrdinalIgnoreCase))
+                return parameter;
+        }
+
+        return null;
+    }
+
+    private static string? PositiveInt(string value) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "argument couldn't be parsed into an integer";
+
+    private static string? PositiveLong(string value) =>
+        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "argument couldn't be parsed into an integer";
+
+    private static void SetLimits(ServerContext server, long? bulk = null, long? query = null)
+    {
+        if (bulk is not null)
+            server.Options.ProtoMaxBulkLen = bulk.Value;
+        if (query is not null)
+            server.Options.ClientQueryBufferLimit = query.Value;
+        server.Limits = server.Limits with { MaxBulkLength = server.Options.ProtoMaxBulkLen, MaxQueryBuffer = server.Options.ClientQueryBufferLimit };
+        foreach (var client in server.Clients.Values)
+            client.Parser.Limits = server.Limits;
+    }
+}
+
+/// <summary>The text of INFO, section by section, in Redis's format.</summary>
+internal static class InfoText
+{
+    public static string Build(ServerContext server, HashSet<string> sections)
+    {
+        var sb = new StringBuilder(2048);
+        var now = server.Time.GetUtcNow();
+        var process = Process.GetCurrentProcess();
+        void Section(string name, Action body)
+        {
+            if (!sections.Contains(name))
+                return;
+            if (sb.Length > 0)
+                sb.Append("\r\n");
+            sb.Append("# ").Append(char.ToUpperInvariant(name[0])).Append(name.AsSpan(1)).Append("\r\n");
+            body();
+        }
+
+        void Line(string key, object value) => sb.Append(key).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+
+        var store = server.Store;
+        Section("server", () =>
+        {
+            var uptime = (long)(now - server.StartedAt).TotalSeconds;
+            Line("redis_version", ConnectionCommands.RedisVersion);
+            Line("redis_git_sha1", "00000000");
+            Line("redis_git_dirty", 0);
+            Line("redis_build_id", "0");
+            Line("redis_mode", "standalone");
+            Line("estoraje_version", typeof(ServerCommands).Assembly.GetName().Version?.ToString(3) ?? "0.1.0");
+            Line("os", $"{Environment.OSVersion.Platform} {Environment.OSVersion.Version} {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}");
+            Line("arch_bits", Environment.Is64BitProcess ? 64 : 32);
+            Line("multiplexing_api", "epoll");
+            Line("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+            Line("process_id", Environment.ProcessId);
+            Line("process_supervised", "no");
+            Line("run_id", server.RunId);
+            Line("tcp_port", server.Options.Port);
+            Line("server_time_usec", now.ToUnixTimeMilliseconds() * 1000);
+            Line("uptime_in_seconds", uptime);
+            Line("uptime_in_days", uptime / 86400);
+            Line("hz", server.Options.Hz);
+            Line("configured_hz", server.Options.Hz);
+            Line("executable", Environment.ProcessPath ?? "");
+            Line("config_file", "");
+            Line("io_threads_active", 0);
+        });
+        Section("clients", () =>
+        {
+            Line("connected_clients", server.Clients.Count);
+            Line("cluster_connections", 0);
+            Line("maxclients", server.Options.MaxClients);
+            Line("client_recent_max_input_buffer", 0);
+            Line("client_recent_max_output_buffer", 0);
+            Line("blocked_clients", 0);
+            Line("tracking_clients", 0);
+            Line("clients_in_timeout_table", 0);
+        });
+        Section("memory", () =>
+        {
+            var used = GC.GetTotalMemory(false);
+            var rss = process.WorkingSet64;
+            Line("used_memory", used);
+            Line("used_memory_human", Human(used));
+            Line("used_memory_rss", rss);
+            Line("used_memory_rss_human", Human(rss));
+            Line("used_memory_peak", process.PeakWorkingSet64);
+            Line("used_memory_peak_human", Human(process.PeakWorkingSet64));
+            Line("used_memory_dataset", store.UsedBytes);
+            Line("total_system_memory", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
+            Line("maxmemory", 0);
+            Line("maxmemory_human", "0B");
+            Line("maxmemory_policy", "noeviction");
+            Line("mem_fragmentation_ratio", used > 0 ? Math.Round((double)rss / used, 2) : 0);
+            Line("mem_allocator", "dotnet-gc");
+        });
+        Section("persistence", () =>
+        {
+            Line("loading", 0);
+            Line("async_loading", 0);
+            Line("storage_engine", server.Options.Storage);
+            Line("rdb_changes_since_last_save", 0);
+            Line("rdb_bgsave_in_progress", 0);
+            Line("rdb_last_save_time", server.LastSave);
+            Line("rdb_last_bgsave_status", "ok");
+            Line("aof_enabled", 0);
+            Line("aof_rewrite_in_progress", 0);
+            Line("aof_rewrite_scheduled", 0);
+            Line("aof_last_bgrewrite_status", "ok");
+            Line("aof_last_write_status", "ok");
+        });
+        Section("stats", () =>
+        {
+            var stats = server.Stats;
+            Line("total_connections_received", Interlocked.Read(ref stats.ConnectionsReceived));
+            Line("total_commands_processed", Interlocked.Read(ref stats.CommandsProcessed));
+            Line("instantaneous_ops_per_sec", 0);
+            Line("total_net_input_bytes", Interlocked.Read(ref stats.NetInputBytes));
+            Line("total_net_output_bytes", Interlocked.Read(ref stats.NetOutputBytes));
+            Line("rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
+            Line("expired_keys", store.ExpiredTotal);
+            Line("evicted_keys", 0);
+            Line("keyspace_hits", Interlocked.Read(ref stats.KeyspaceHits));
+            Line("keyspace_misses", Interlocked.Read(ref stats.KeyspaceMisses));
+            Line("pubsub_channels", 0);
+            Line("pubsub_patterns", 0);
+            Line("total_error_replies", Interlocked.Read(ref stats.ErrorReplies));
+            Line("total_protocol_errors", Interlocked.Read(ref stats.ProtocolErrors));
+        });
+        Section("replication", () =>
+        {
+            Line("role", "master");
+            Line("connected_slaves", 0);
+            Line("master_failover_state", "no-failover");
+            Line("master_replid", server.RunId);
+            Line("master_replid2", new string('0', 40));
+            Line("master_repl_offset", 0);
+            Line("second_repl_offset", -1);
+            Line("repl_backlog_active", 0);
+            Line("repl_backlog_size", 0);
+        });
+        Section("cpu", () =>
+        {
+            Line("used_cpu_sys", process.PrivilegedProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+            Line("used_cpu_user", process.UserProcessorTime.TotalSeconds.ToString("F6", CultureInfo.InvariantCulture));
+            Line("used_cpu_sys_children", "0.000000");
+            Line("used_cpu_user_children", "0.000000");
+        });
+        Section("modules", () => { });
+        Section("errorstats", () => { });
+        Section("cluster", () => Line("cluster_enabled", 0));
+        Section("keyspace", () =>
+        {
+            var keys = store.Count;
+            if (keys > 0)
+                Line("db0", $"keys={keys},expires={store.ExpiringCount},avg_ttl=0");
+        });
+        Section("commandstats", () =>
+        {
+            foreach (var command in server.Commands.All.SelectMany(c => c.Subcommands.Prepend(c)).OrderBy(c => c.FullName, StringComparer.Ordinal))
+            {
+                var s = command.Stats;
+                var calls = Interlocked.Read(ref s.Calls);
+                var rejected = Interlocked.Read(ref s.RejectedCalls);
+                if (calls == 0 && rejected == 0)
+                    continue;
+                var usec = Interlocked.Read(ref s.Microseconds);
+                var perCall = calls == 0 ? 0 : (double)usec / calls;
+                Line("cmdstat_" + command.FullName,
+                    $"calls={calls},usec={usec},usec_per_call={perCall.ToString("F2", CultureInfo.InvariantCulture)},rejected_calls={rejected},failed_calls={Interlocked.Read(ref s.FailedCalls)}");
+            }
+        });
+        return sb.ToString();
+    }
+
+    private static string Human(long bytes) => bytes switch
+    {
+        >= 1L << 30 => ((double)bytes / (1L << 30)).ToString("F2", CultureInfo.InvariantCulture) + "G",
+        >= 1L << 20 => ((double)bytes / (1L << 20)).ToString("F2", CultureInfo.InvariantCulture) + "M",
+        >= 1L << 10 => ((double)bytes / (1L << 10)).ToString("F2", CultureInfo.InvariantCulture) + "K",
+        _ => bytes + "B",
+    };
+}

@@ -1,0 +1,88 @@
+using Estoraje.Server.Network;
+using Estoraje.Storage;
+using Estoraje.Storage.Memory;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
+
+namespace Estoraje.Server.Hosting;
+
+/// <summary>Builds and runs one node: configuration, store, listener, background expiry.</summary>
+public static class EstorajeHost
+{
+    /// <summary>Runs until SIGTERM, Ctrl+C or SHUTDOWN; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = args });
+        builder.Configuration
+            .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddEnvironmentVariables("ESTORAJE_")
+            .AddCommandLine(args);
+
+        builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
+            o.ColorBehavior = LoggerColorBehavior.Disabled;
+        });
+
+        var options = new ServerOptions();
+        builder.Configuration.Bind(options);
+        if (options.Storage != "memory")
+        {
+            Console.Error.WriteLine($"Unknown storage engine '{options.Storage}' (supported: memory).");
+            return 2;
+        }
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<IKeyValueStore>(sp => new MemoryStore(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton(sp => new ServerContext(
+            options,
+            sp.GetRequiredService<IKeyValueStore>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IHostApplicationLifetime>().StopApplication));
+        builder.Services.AddHostedService<RespListener>();
+        builder.Services.AddHostedService<ActiveExpiry>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        using var host = builder.Build();
+        try
+        {
+            await host.RunAsync();
+            return 0;
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException or FormatException)
+        {
+            Console.Error.WriteLine($"Cannot start: {ex.Message}");
+            return 1;
+        }
+    }
+}
+
+/// <summary>Reclaims expired keys nobody reads: Redis's active expiry cycle, <c>hz</c> times a second.</summary>
+internal sealed class ActiveExpiry(ServerContext server) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var period = TimeSpan.FromMilliseconds(1000.0 / Math.Max(1, server.Options.Hz));
+            try
+            {
+                await Task.Delay(period, server.Time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            // A quarter of each period at most, as Redis's slow cycle.
+            server.Store.ExpireCycle(period / 4);
+        }
+    }
+}

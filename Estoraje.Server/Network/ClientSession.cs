@@ -1,0 +1,104 @@
+using System.IO.Pipelines;
+using System.Text;
+using Estoraje.Resp;
+using Estoraje.Storage;
+
+namespace Estoraje.Server.Network;
+
+/// <summary>State of one client connection, as CLIENT LIST shows it.</summary>
+internal sealed class ClientSession : IDisposable
+{
+    private readonly CancellationTokenSource _kill = new();
+
+    public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress)
+    {
+        Server = server;
+        Writer = new RespWriter(output);
+        Id = server.NextClientId();
+        Address = address;
+        LocalAddress = localAddress;
+        CreatedAt = server.NowMs;
+        LastInteraction = CreatedAt;
+        Parser = new RequestParser(server.Limits);
+        Authenticated = string.IsNullOrEmpty(server.RequirePass);
+        Parser.Authenticated = Authenticated;
+    }
+
+    public ServerContext Server { get; }
+
+    public IKeyValueStore Store => Server.Store;
+
+    public RespWriter Writer { get; }
+
+    public RequestParser Parser { get; }
+
+    public long Id { get; }
+
+    public string Address { get; }
+
+    public string LocalAddress { get; }
+
+    public long CreatedAt { get; }
+
+    public long LastInteraction { get; set; }
+
+    public string LastCommand { get; set; } = "NULL";
+
+    public string Name { get; set; } = "";
+
+    public string LibName { get; set; } = "";
+
+    public string LibVersion { get; set; } = "";
+
+    public bool NoEvict { get; set; }
+
+    public bool NoTouch { get; set; }
+
+    public bool Authenticated { get; private set; }
+
+    /// <summary>Set by QUIT, CLIENT KILL of oneself and protocol errors: close once the replies are flushed.</summary>
+    public bool CloseAfterReply { get; set; }
+
+    public CancellationToken Killed => _kill.Token;
+
+    public void SetAuthenticated(bool value)
+    {
+        Authenticated = value;
+        Parser.Authenticated = value;
+    }
+
+    /// <summary>Closes the connection from another connection (CLIENT KILL).</summary>
+    public void Kill()
+    {
+        try
+        {
+            _kill.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    }
+
+    public void Dispose() => _kill.Dispose();
+
+    /// <summary>One CLIENT LIST / CLIENT INFO line, in Redis's field order.</summary>
+    public string Describe(long now)
+    {
+        var sb = new StringBuilder(256);
+        sb.Append("id=").Append(Id)
+          .Append(" addr=").Append(Address)
+          .Append(" laddr=").Append(LocalAddress)
+          .Append(" fd=").Append(Id + 7)
+          .Append(" name=").Append(Name)
+          .Append(" age=").Append((now - CreatedAt) / 1000)
+          .Append(" idle=").Append((now - LastInteraction) / 1000)
+          .Append(" flags=").Append(NoEvict ? "Ne" : "N")
+          .Append(" db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r")
+          .Append(" cmd=").Append(LastCommand)
+          .Append(" user=default redir=-1 resp=").Append(Writer.Protocol)
+          .Append(" lib-name=").Append(LibName)
+          .Append(" lib-ver=").Append(LibVersion);
+        return sb.ToString();
+    }
+}

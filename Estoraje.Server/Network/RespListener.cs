@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using Estoraje.Resp;
+using Estoraje.Server.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Pipelines.Sockets.Unofficial;
+
+namespace Estoraje.Server.Network;
+
+/// <summary>
+/// Accepts client connections and runs one loop per connection: await a read, frame and execute every
+/// complete request synchronously, flush the replies once per batch. Pipelined requests therefore cost
+/// one read and one write system call per batch.
+/// </summary>
+internal sealed partial class RespListener : BackgroundService
+{
+    private readonly ServerContext _server;
+    private readonly ILogger<RespListener> _logger;
+    private readonly List<Server> _listeners = [];
+
+    public RespListener(ServerContext server, ILogger<RespListener> logger)
+    {
+        _server = server;
+        _logger = logger;
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The receive pipe never pauses the socket: a request larger than any threshold must be able to
+        // arrive whole before it is consumed. The query buffer limit bounds it instead.
+        var receive = new PipeOptions(readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+        var send = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
+            pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 16 * 1024,
+            useSynchronizationContext: false);
+
+        foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var endpoint = new IPEndPoint(IPAddress.Parse(address), _server.Options.Port);
+            var listener = new Server(this);
+            listener.Listen(endpoint, endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp, 511, send, receive);
+            _listeners.Add(listener);
+            LogListening(endpoint);
+        }
+
+        LogReady(_server.Options.Port);
+        return Task.CompletedTask;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        foreach (var listener in _listeners)
+            listener.Stop();
+        foreach (var client in _server.Clients.Values)
+            client.Kill();
+        await base.StopAsync(cancellationToken);
+        foreach (var listener in _listeners)
+            listener.Dispose();
+    }
+
+    private async Task RunClientAsync(IDuplexPipe transport, EndPoint? remote)
+    {
+        var input = transport.Input;
+        var output = transport.Output;
+        var server = _server;
+        Interlocked.Increment(ref server.Stats.ConnectionsReceived);
+        if (server.Clients.Count >= server.Options.MaxClients)
+        {
+            Interlocked.Increment(ref server.Stats.RejectedConnections);
+            new RespWriter(output).WriteError("ERR max number of clients reached");
+            await output.FlushAsync();
+            await input.CompleteAsync();
+            await output.CompleteAsync();
+            return;
+        }
+
+        var local = $"{_server.Options.Bind.Split(' ')[0]}:{_server.Options.Port}";
+        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local);
+        server.Clients[session.Id] = session;
+        Exception? fault = null;
+        try
+        {
+            while (true)
+            {
+                var result = await input.ReadAsync(session.Killed);
+                var buffer = result.Buffer;
+                var before = buffer.Length;
+                ProcessBatch(session, ref buffer);
+                Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
+                input.AdvanceTo(buffer.Start, buffer.End);
+
+                if (output.CanGetUnflushedBytes)
+                    Interlocked.Add(ref server.Stats.NetOutputBytes, output.UnflushedBytes);
+                var flush = await output.FlushAsync(session.Killed);
+                if (session.CloseAfterReply || result.IsCompleted || flush.IsCompleted)
+                    break;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // CLIENT KILL or shutdown.
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ObjectDisposedException)
+        {
+            fault = ex;
+        }
+        finally
+        {
+            server.Clients.TryRemove(session.Id, out _);
+            session.Dispose();
+            await input.CompleteAsync(fault);
+            await output.CompleteAsync(fault);
+        }
+    }
+
+    private static void ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
+    {
+        var parser = session.Parser;
+        while (!session.CloseAfterReply)
+        {
+            var status = parser.TryParse(ref buffer, out var request);
+            if (status == ParseStatus.Done)
+            {
+                session.Server.Commands.Execute(session, request);
+                continue;
+            }
+
+            if (status == ParseStatus.Invalid)
+            {
+                Interlocked.Increment(ref session.Server.Stats.ProtocolErrors);
+                if (parser.Error is not null)
+                    session.Writer.WriteError("ERR " + parser.Error);
+                session.CloseAfterReply = true;
+                // Whatever follows the bad frame is never read.
+                buffer = buffer.Slice(buffer.End);
+            }
+
+            return;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint}")]
+    private partial void LogListening(EndPoint endpoint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ready to accept connections on port {Port}")]
+    private partial void LogReady(int port);
+
+    private sealed class Server(RespListener owner) : SocketServer
+    {
+        protected override Task OnClientConnectedAsync(in ClientConnection client) =>
+            owner.RunClientAsync(client.Transport, client.RemoteEndPoint);
+    }
+}

@@ -1,0 +1,4 @@
+using Estoraje.Server.Hosting;
+using Microsoft.Extensions.Hosting;
+
+return await EstorajeHost.RunAsync(args);

@@ -1,0 +1,75 @@
+namespace Estoraje.Storage;
+
+/// <summary>
+/// A keyspace of binary-safe keys. Each operation is atomic on its own; a caller that must read and then
+/// write (INCR, SET NX, RENAME) takes <see cref="Lock(ReadOnlySpan{byte})"/> on every key it touches first.
+/// Expired keys are never returned: they are removed lazily on access and by <see cref="ExpireCycle"/>.
+/// Times are Unix milliseconds from the store's clock.
+/// </summary>
+public interface IKeyValueStore : IDisposable
+{
+    /// <summary>Keys held, expired ones not yet reclaimed included (as Redis's DBSIZE).</summary>
+    long Count { get; }
+
+    /// <summary>Keys held that have an expiry.</summary>
+    long ExpiringCount { get; }
+
+    /// <summary>Expired keys reclaimed so far (lazily or actively).</summary>
+    long ExpiredTotal { get; }
+
+    /// <summary>Approximate bytes held by keys, values and their bookkeeping.</summary>
+    long UsedBytes { get; }
+
+    /// <summary>Now, by the store's clock, in Unix milliseconds.</summary>
+    long Now { get; }
+
+    /// <summary>The shard bit of <paramref name="key"/>, to build a mask for <see cref="Lock(ulong)"/>.</summary>
+    ulong ShardMask(ReadOnlySpan<byte> key);
+
+    /// <summary>Locks the shard of <paramref name="key"/>.</summary>
+    KeyLock Lock(ReadOnlySpan<byte> key);
+
+    /// <summary>Locks every shard in <paramref name="shardMask"/> (<see cref="ulong.MaxValue"/>: all of them).</summary>
+    KeyLock Lock(ulong shardMask);
+
+    /// <summary>Reads a key. <paramref name="touch"/> updates its last access time (OBJECT IDLETIME).</summary>
+    bool TryGet(ReadOnlySpan<byte> key, out StoredValue value, bool touch = true);
+
+    /// <summary>Whether the key exists (and has not expired).</summary>
+    bool Exists(ReadOnlySpan<byte> key);
+
+    /// <summary>Stores a string value, replacing whatever the key held. The store takes ownership of <paramref name="value"/>.</summary>
+    /// <param name="key">The key (copied when new).</param>
+    /// <param name="value">The bytes; the first <paramref name="length"/> are the value.</param>
+    /// <param name="length">Bytes used of <paramref name="value"/>.</param>
+    /// <param name="expiresAt">Absolute expiry, 0 for none.</param>
+    void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt);
+
+    /// <summary>Appends to a string value (creating it if the key is missing), keeping its expiry; returns the new length.</summary>
+    int Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> tail);
+
+    /// <summary>Removes a key; false when it did not exist.</summary>
+    bool Remove(ReadOnlySpan<byte> key);
+
+    /// <summary>Changes the expiry of an existing key (0 removes it); false when the key does not exist.</summary>
+    bool SetExpiry(ReadOnlySpan<byte> key, long expiresAt);
+
+    /// <summary>Removes every key.</summary>
+    void Clear();
+
+    /// <summary>
+    /// One step of a cursor walk over every key (Redis's SCAN guarantee: a key present for the whole walk
+    /// is returned at least once). Start with cursor 0; a returned 0 ends the walk.
+    /// </summary>
+    /// <param name="cursor">Cursor from the previous step.</param>
+    /// <param name="count">Keys wanted (a hint).</param>
+    /// <param name="keys">Receives the keys found.</param>
+    ulong Scan(ulong cursor, int count, List<byte[]> keys);
+
+    /// <summary>A random existing key, or null when the store is empty.</summary>
+    byte[]? RandomKey();
+
+    /// <summary>Active expiry: samples keys with an expiry and reclaims the expired ones, within a time budget.</summary>
+    /// <returns>Keys reclaimed.</returns>
+    int ExpireCycle(TimeSpan budget);
+}

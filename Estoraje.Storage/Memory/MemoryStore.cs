@@ -1,0 +1,371 @@
+using System.Diagnostics;
+
+namespace Estoraje.Storage.Memory;
+
+/// <summary>
+/// The in-memory store (<c>--storage memory</c>, like Redis with persistence off): 64 shards, each a
+/// <see cref="KeyTable"/> behind its own lock, chosen by the top bits of a per-process randomized hash.
+/// </summary>
+public sealed class MemoryStore : IKeyValueStore
+{
+    private const int ShardBits = 6;
+    private const int ShardCount = 1 << ShardBits;
+
+    // Per-key bookkeeping beyond the key and value bytes: the entry, its bucket, two array headers.
+    private const int EntryOverhead = 64 + 8 + 2 * 24;
+
+    private readonly TimeProvider _time;
+    private readonly Lock[] _locks = new Lock[ShardCount];
+    private readonly KeyTable[] _tables = new KeyTable[ShardCount];
+    private long _usedBytes;
+    private long _expiredTotal;
+
+    /// <summary>Creates an empty store on <paramref name="time"/> (the system clock when null).</summary>
+    public MemoryStore(TimeProvider? time = null)
+    {
+        _time = time ?? TimeProvider.System;
+        for (var i = 0; i < ShardCount; i++)
+        {
+            _locks[i] = new Lock();
+            _tables[i] = new KeyTable();
+        }
+    }
+
+    /// <inheritdoc />
+    public long Count
+    {
+        get
+        {
+            long n = 0;
+            foreach (var t in _tables)
+                n += t.Count;
+            return n;
+        }
+    }
+
+    /// <inheritdoc />
+    public long ExpiringCount
+    {
+        get
+        {
+            long n = 0;
+            foreach (var t in _tables)
+                n += t.ExpiringCount;
+            return n;
+        }
+    }
+
+    /// <inheritdoc />
+    public long ExpiredTotal => Interlocked.Read(ref _expiredTotal);
+
+    /// <inheritdoc />
+    public long UsedBytes => Interlocked.Read(ref _usedBytes);
+
+    /// <inheritdoc />
+    public long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <inheritdoc />
+    public ulong ShardMask(ReadOnlySpan<byte> key) => 1UL << ShardOf(Hash(key));
+
+    /// <inheritdoc />
+    public KeyLock Lock(ReadOnlySpan<byte> key) => new(_locks, ShardMask(key));
+
+    /// <inheritdoc />
+    public KeyLock Lock(ulong shardMask) => new(_locks, shardMask);
+
+    /// <inheritdoc />
+    public bool TryGet(ReadOnlySpan<byte> key, out StoredValue value, bool touch = true)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = FindLive(table, key, hash, Now);
+            if (i < 0)
+            {
+                value = default;
+                return false;
+            }
+
+            ref var e = ref table[i];
+            if (touch)
+                e.LastAccess = Now;
+            value = new StoredValue(e.Kind, e.Value!, e.Length, e.ExpiresAt, e.LastAccess);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Exists(ReadOnlySpan<byte> key) => TryGet(key, out _, touch: true);
+
+    /// <inheritdoc />
+    public void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = table.Find(key, hash);
+            long delta;
+            if (i < 0)
+            {
+                i = table.Add(key.ToArray(), hash);
+                delta = key.Length + EntryOverhead + value.Length;
+            }
+            else
+            {
+                delta = value.Length - Capacity(table[i].Value);
+            }
+
+            ref var e = ref table[i];
+            e.Kind = ValueKind.String;
+            e.Value = value;
+            e.Length = length;
+            e.LastAccess = Now;
+            table.SetExpiry(i, expiresAt);
+            Interlocked.Add(ref _usedBytes, delta);
+        }
+    }
+
+    /// <inheritdoc />
+    public int Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> tail)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = FindLive(table, key, hash, Now);
+            if (i < 0)
+            {
+                SetString(key, tail.ToArray(), tail.Length, 0);
+                return tail.Length;
+            }
+
+            ref var e = ref table[i];
+            var current = (byte[])e.Value!;
+            var length = checked(e.Length + tail.Length);
+            if (length > current.Length)
+            {
+                // Grow geometrically so repeated APPENDs cost amortized O(1) per byte, as in Redis (sdsMakeRoomFor).
+                var grown = new byte[length < 1024 * 1024 ? length * 2 : length + 1024 * 1024];
+                current.AsSpan(0, e.Length).CopyTo(grown);
+                Interlocked.Add(ref _usedBytes, grown.Length - current.Length);
+                current = grown;
+                e.Value = grown;
+            }
+
+            // Bytes past the old length are invisible to earlier snapshots, so this write needs no copy.
+            tail.CopyTo(current.AsSpan(e.Length));
+            e.Length = length;
+            e.LastAccess = Now;
+            return length;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Remove(ReadOnlySpan<byte> key)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = FindLive(table, key, hash, Now);
+            if (i < 0)
+                return false;
+            RemoveEntry(table, i);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool SetExpiry(ReadOnlySpan<byte> key, long expiresAt)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = FindLive(table, key, hash, Now);
+            if (i < 0)
+                return false;
+            table.SetExpiry(i, expiresAt);
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Clear()
+    {
+        using (Lock(ulong.MaxValue))
+        {
+            foreach (var t in _tables)
+                t.Clear();
+            Interlocked.Exchange(ref _usedBytes, 0);
+        }
+    }
+
+    /// <inheritdoc />
+    public ulong Scan(ulong cursor, int count, List<byte[]> keys)
+    {
+        // Cursor layout: the shard in the low bits, that shard's table cursor above them.
+        var shard = (int)(cursor & (ShardCount - 1));
+        var tableCursor = cursor >> ShardBits;
+        var wanted = keys.Count + Math.Max(1, count);
+        var steps = Math.Max(1, count) * 10;
+        while (true)
+        {
+            lock (_locks[shard])
+            {
+                var table = _tables[shard];
+                // An empty shard is passed over without spending the step budget.
+                if (table.Count == 0)
+                {
+                    tableCursor = 0;
+                }
+                else
+                {
+                    do
+                    {
+                        tableCursor = table.ScanBucket(tableCursor, keys);
+                    }
+                    while (tableCursor != 0 && --steps > 0 && keys.Count < wanted);
+                }
+            }
+
+            if (tableCursor == 0)
+            {
+                if (++shard == ShardCount)
+                    return 0;
+            }
+
+            if (keys.Count >= wanted || steps <= 0)
+                return (tableCursor << ShardBits) | (uint)shard;
+        }
+    }
+
+    /// <inheritdoc />
+    public byte[]? RandomKey()
+    {
+        // Like Redis, give up after a bounded number of draws that only found expired keys.
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var start = Random.Shared.Next(ShardCount);
+            for (var n = 0; n < ShardCount; n++)
+            {
+                var shard = (start + n) & (ShardCount - 1);
+                var table = _tables[shard];
+                if (table.Count == 0)
+                    continue;
+                lock (_locks[shard])
+                {
+                    var i = table.RandomEntry(Random.Shared);
+                    if (i < 0)
+                        continue;
+                    ref var e = ref table[i];
+                    if (e.ExpiresAt != 0 && e.ExpiresAt <= Now)
+                    {
+                        RemoveEntry(table, i);
+                        Interlocked.Increment(ref _expiredTotal);
+                        break;
+                    }
+
+                    return e.Key;
+                }
+            }
+
+            if (Count == 0)
+                return null;
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc />
+    public int ExpireCycle(TimeSpan budget)
+    {
+        // Redis's active expiry: sample 20 keys that expire; repeat while more than a quarter were expired.
+        const int Sample = 20;
+        var started = Stopwatch.GetTimestamp();
+        var reclaimed = 0;
+        for (var shard = 0; shard < ShardCount; shard++)
+        {
+            var table = _tables[shard];
+            int expired;
+            do
+            {
+                if (table.ExpiringCount == 0)
+                    break;
+                expired = 0;
+                lock (_locks[shard])
+                {
+                    var now = Now;
+                    for (var s = 0; s < Sample && table.ExpiringCount > 0; s++)
+                    {
+                        var i = table.RandomExpiring(Random.Shared);
+                        if (table[i].ExpiresAt <= now)
+                        {
+                            RemoveEntry(table, i);
+                            expired++;
+                        }
+                    }
+                }
+
+                reclaimed += expired;
+                if (Stopwatch.GetElapsedTime(started) > budget)
+                    return Done(reclaimed);
+            }
+            while (expired > Sample / 4);
+        }
+
+        return Done(reclaimed);
+
+        int Done(int n)
+        {
+            Interlocked.Add(ref _expiredTotal, n);
+            return n;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private int FindLive(KeyTable table, ReadOnlySpan<byte> key, int hash, long now)
+    {
+        var i = table.Find(key, hash);
+        if (i < 0)
+            return -1;
+        var expiresAt = table[i].ExpiresAt;
+        if (expiresAt != 0 && expiresAt <= now)
+        {
+            RemoveEntry(table, i);
+            Interlocked.Increment(ref _expiredTotal);
+            return -1;
+        }
+
+        return i;
+    }
+
+    private void RemoveEntry(KeyTable table, int i)
+    {
+        ref var e = ref table[i];
+        Interlocked.Add(ref _usedBytes, -(e.Key!.Length + EntryOverhead + Capacity(e.Value)));
+        table.RemoveAt(i);
+    }
+
+    private static int Capacity(object? value) => value is byte[] bytes ? bytes.Length : 0;
+
+    private static int Hash(ReadOnlySpan<byte> key)
+    {
+        var h = new HashCode();
+        h.AddBytes(key);
+        return h.ToHashCode();
+    }
+
+    private static int ShardOf(int hash) => (int)((uint)hash >> (32 - ShardBits));
+}
