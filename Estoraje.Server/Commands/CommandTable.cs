@@ -27,9 +27,14 @@ internal sealed class CommandTable
         }
 
         _lookup = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
+        AllWithSubcommands = [.. _byName.Values.SelectMany(c => c.Subcommands.Prepend(c))];
+        for (var i = 0; i < AllWithSubcommands.Count; i++)
+            AllWithSubcommands[i].Index = i;
     }
 
     public IReadOnlyCollection<CommandDefinition> All => _byName.Values;
+
+    public IReadOnlyList<CommandDefinition> AllWithSubcommands { get; }
 
     private static CommandTable Build() => new(
     [
@@ -186,13 +191,13 @@ internal sealed class CommandTable
         }
 
         client.LastCommand = command.FullName;
-        client.LastInteraction = client.Server.NowMs;
         var started = Stopwatch.GetTimestamp();
         command.Handler!(client, request);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        Interlocked.Increment(ref command.Stats.Calls);
-        Interlocked.Add(ref command.Stats.Microseconds, (long)elapsed.TotalMicroseconds);
-        Interlocked.Increment(ref client.Server.Stats.CommandsProcessed);
+        var counters = client.Counters;
+        counters.Calls[command.Index]++;
+        counters.Microseconds[command.Index] += (long)elapsed.TotalMicroseconds;
+        counters.Commands++;
     }
 
     private static string UnknownCommand(RespRequest request)

@@ -497,11 +497,11 @@ internal static class StringCommands
         found = client.Store.TryGet(key, out value, touch: !client.NoTouch);
         if (!found)
         {
-            Interlocked.Increment(ref client.Server.Stats.KeyspaceMisses);
+            client.Counters.KeyspaceMisses++;
             return true;
         }
 
-        Interlocked.Increment(ref client.Server.Stats.KeyspaceHits);
+        client.Counters.KeyspaceHits++;
         if (value.Kind == ValueKind.String)
             return true;
         client.Writer.WriteError(Errors.WrongType);

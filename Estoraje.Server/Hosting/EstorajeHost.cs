@@ -46,6 +46,9 @@ public static class EstorajeHost
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IHostApplicationLifetime>().StopApplication));
+        // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
+        builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));

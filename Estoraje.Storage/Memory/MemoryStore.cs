@@ -81,7 +81,8 @@ public sealed class MemoryStore : IKeyValueStore
         var table = _tables[shard];
         lock (_locks[shard])
         {
-            var i = FindLive(table, key, hash, Now);
+            var now = Now;
+            var i = FindLive(table, key, hash, now);
             if (i < 0)
             {
                 value = default;
@@ -90,7 +91,7 @@ public sealed class MemoryStore : IKeyValueStore
 
             ref var e = ref table[i];
             if (touch)
-                e.LastAccess = Now;
+                e.LastAccess = now;
             value = new StoredValue(e.Kind, e.Value!, e.Length, e.ExpiresAt, e.LastAccess);
             return true;
         }
@@ -137,7 +138,8 @@ public sealed class MemoryStore : IKeyValueStore
         var table = _tables[shard];
         lock (_locks[shard])
         {
-            var i = FindLive(table, key, hash, Now);
+            var now = Now;
+            var i = FindLive(table, key, hash, now);
             if (i < 0)
             {
                 SetString(key, tail.ToArray(), tail.Length, 0);
@@ -160,7 +162,7 @@ public sealed class MemoryStore : IKeyValueStore
             // Bytes past the old length are invisible to earlier snapshots, so this write needs no copy.
             tail.CopyTo(current.AsSpan(e.Length));
             e.Length = length;
-            e.LastAccess = Now;
+            e.LastAccess = now;
             return length;
         }
     }
