@@ -15,6 +15,14 @@ if ((${#need[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+if ! command -v npm >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nodejs npm >/dev/null
+fi
+# ioredis and node-redis, pinned by package-lock.json, for the Node client tests.
+(cd Estoraje.IntegrationTests/NodeClients && npm ci --no-audit --no-fund --loglevel=error)
+
 configuration="${CONFIGURATION:-Release}"
 dotnet build Estoraje.sln -c "$configuration" -nologo -v quiet
 log=$(mktemp)

@@ -29,10 +29,13 @@ internal sealed partial class RespListener : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The receive pipe never pauses the socket: a request larger than any threshold must be able to
-        // arrive whole before it is consumed. The query buffer limit bounds it instead.
+        // The receive pipe pauses the socket only past the query buffer limit: a request must be able to
+        // arrive whole before it is consumed (a lower threshold would deadlock on a large request), and a
+        // client that sends without reading its replies is held to the same bound as in Redis.
+        var inputLimit = _server.Options.ClientQueryBufferLimit + 1024 * 1024;
         var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+            pauseWriterThreshold: inputLimit, resumeWriterThreshold: inputLimit / 2, minimumSegmentSize: 16 * 1024,
+            useSynchronizationContext: false);
         var send = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false);
