@@ -536,6 +536,14 @@ internal static class StringCommands
     private static void SetGeneric(ClientSession client, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expiresAt)
     {
         var store = client.Store;
+        if ((flags & ~SetFlags.Expire) == SetFlags.None)
+        {
+            // Plain SET (the common case): nothing to read first, one store access.
+            Store(store, key, value, expiresAt);
+            client.Writer.WriteOk();
+            return;
+        }
+
         var get = (flags & SetFlags.Get) != 0;
         using (store.Lock(key))
         {

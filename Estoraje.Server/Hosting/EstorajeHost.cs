@@ -20,7 +20,7 @@ public static class EstorajeHost
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables("ESTORAJE_")
-            .AddCommandLine(args);
+            .AddCommandLine(args, ServerOptions.SwitchMappings);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
@@ -37,6 +37,11 @@ public static class EstorajeHost
             Console.Error.WriteLine($"Unknown storage engine '{options.Storage}' (supported: memory).");
             return 2;
         }
+
+        // Read once by the runtime when the first socket is created, so it must be set before listening.
+        const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (options.InlineCompletions && Environment.GetEnvironmentVariable(InlineCompletions) is null)
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
