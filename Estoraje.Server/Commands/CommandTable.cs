@@ -87,6 +87,18 @@ internal sealed class CommandTable
         new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
         new("debug", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "1.0.0", "A container for debugging commands.", ServerCommands.Debug),
 
+        // Cluster: only KEYSLOT until nodes form a cluster; the rest answer as a Redis without cluster support.
+        new("cluster", -2, None, 0, 0, 0, "cluster", "3.0.0", "A container for Redis Cluster commands.", null,
+        [
+            new("keyslot", 3, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the hash slot for a key.", ClusterCommands.KeySlot),
+            new("info", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns information about the state of a node.", ClusterCommands.Disabled),
+            new("nodes", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the cluster configuration for a node.", ClusterCommands.Disabled),
+            new("slots", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the mapping of cluster slots to nodes.", ClusterCommands.Disabled),
+            new("shards", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the mapping of cluster slots to shards.", ClusterCommands.Disabled),
+            new("myid", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the ID of a node.", ClusterCommands.Disabled),
+            new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "5.0.0", "Returns helpful text about the different subcommands.", ClusterCommands.Help),
+        ]),
+
         // Strings
         new("get", 2, ReadOnly | Fast, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", StringCommands.Get),
         new("set", -3, Write | DenyOom, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
