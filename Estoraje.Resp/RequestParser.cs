@@ -68,7 +68,7 @@ public sealed class RequestParser
             var status = inline ? ParseInline(buffer, out var length) : ParseMultiBulk(buffer, out length);
             if (status == ParseStatus.NeedMoreData)
             {
-                if (buffer.Length > _limits.MaxQueryBuffer)
+                if (buffer.Length > _limits.MaxQueryBuffer || buffer.Length > Array.MaxLength)
                     return Fail(null);
                 return status;
             }
@@ -170,7 +170,8 @@ public sealed class RequestParser
 
             if (reader.Remaining < bulk + 2)
                 return ParseStatus.NeedMoreData;
-            if (reader.Consumed + bulk > _limits.MaxQueryBuffer)
+            // Whatever limit CONFIG SET allows, a request must fit the arrays that hold it (scratch, argument offsets).
+            if (reader.Consumed + bulk > _limits.MaxQueryBuffer || reader.Consumed + bulk + 2 > Array.MaxLength)
                 return Fail(null);
 
             AddArg(reader.Consumed, bulk);

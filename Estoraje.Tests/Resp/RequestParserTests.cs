@@ -417,6 +417,26 @@ public sealed class RequestParserTests
     }
 
     [Fact]
+    public void Request_too_large_for_one_array_closes_without_a_reply_even_under_a_larger_configured_limit()
+    {
+        // CONFIG SET can raise proto-max-bulk-len and client-query-buffer-limit past what an array holds.
+        var limits = new RespLimits { MaxBulkLength = 4L << 30, MaxQueryBuffer = 8L << 30 };
+        var block = new byte[64 << 20];
+        const long Size = 2_200_000_000;
+        var head = Bytes($"*1\r\n${Size}\r\n");
+
+        var complete = Sequences.Repeat(head, block, Size, Bytes("\r\n"));
+        var parser = new RequestParser(limits);
+        Assert.Equal(ParseStatus.Invalid, parser.TryParse(ref complete, out _));
+        Assert.Null(parser.Error);
+
+        var partial = Sequences.Repeat(head, block, Size - 50_000_000, []);
+        parser = new RequestParser(limits);
+        Assert.Equal(ParseStatus.Invalid, parser.TryParse(ref partial, out _));
+        Assert.Null(parser.Error);
+    }
+
+    [Fact]
     public void Limits_cannot_be_set_to_null()
     {
         var parser = new RequestParser();

@@ -29,7 +29,7 @@ public sealed class RespWriterTests
     [Fact]
     public void Error_has_its_line_breaks_turned_into_spaces()
     {
-        Assert.Equal("-ERR bad  thing happened \r\n", Write(2, w => w.WriteError("ERR bad\r\nthing happened\n")));
+        Assert.Equal("-ERR bad  thing happened\r\n", Write(2, w => w.WriteError("ERR bad\r\nthing\rhappened")));
     }
 
     [Fact]
