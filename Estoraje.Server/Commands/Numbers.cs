@@ -10,7 +10,8 @@ internal static class Numbers
     public static bool TryParseDouble(ReadOnlySpan<byte> text, out double value)
     {
         value = 0;
-        if (text.IsEmpty || text.Length > 5000 || IsSpace(text[0]) || IsSpace(text[^1]))
+        // Redis copies the text into a 5 KB buffer with its terminator: 5119 characters at most.
+        if (text.IsEmpty || text.Length >= 5 * 1024 || IsSpace(text[0]) || IsSpace(text[^1]))
             return false;
         if (System.Text.Ascii.EqualsIgnoreCase(text, "inf"u8) || System.Text.Ascii.EqualsIgnoreCase(text, "+inf"u8) ||
             System.Text.Ascii.EqualsIgnoreCase(text, "infinity"u8) || System.Text.Ascii.EqualsIgnoreCase(text, "+infinity"u8))
@@ -37,12 +38,25 @@ internal static class Numbers
 
     /// <summary>
     /// A float as INCRBYFLOAT replies with one (Redis's "human" long double format): plain decimal notation,
-    /// no exponent, no trailing zeros, the shortest digits that read back as the same value.
+    /// no exponent, no trailing zeros, the shortest digits that read back as the same value, rounded to 17 decimals.
     /// </summary>
     public static string FormatHuman(double value)
     {
         if (value == 0)
             return "0";
+        var plain = PlainShortest(value);
+        var point = plain.IndexOf('.', StringComparison.Ordinal);
+        if (point < 0 || plain.Length - point - 1 <= 17)
+            return plain;
+
+        // Redis prints "%.17Lf" and trims the zeros: nothing past the 17th decimal survives (1e-20 is "0").
+        var rounded = value.ToString("F17", CultureInfo.InvariantCulture).TrimEnd('0').TrimEnd('.');
+        return rounded == "-0" ? "0" : rounded;
+    }
+
+    // The shortest round-trip digits of a non-zero value, in plain decimal notation.
+    private static string PlainShortest(double value)
+    {
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         var e = text.IndexOf('E', StringComparison.Ordinal);
         if (e < 0)
