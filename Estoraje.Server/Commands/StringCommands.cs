@@ -577,7 +577,9 @@ internal static class StringCommands
         }
     }
 
-    // Redis's parseExtendedStringArgumentsOrReply, for SET (allowSetOnly) and GETEX.
+    // Redis's parseExtendedStringArgumentsOrReply, for SET (allowSetOnly) and GETEX. An option may be given
+    // twice (for an expiry, the last amount wins) but never with one it conflicts with: EX with PX, EX with
+    // KEEPTTL or PERSIST, NX with XX.
     private static bool TryParseSetOptions(ClientSession client, RespRequest request, int first, bool allowSetOnly,
         out SetFlags flags, out long expiresAt)
     {
@@ -589,7 +591,6 @@ internal static class StringCommands
         for (var i = first; i < request.Count; i++)
         {
             var hasNext = i + 1 < request.Count;
-            var noExpiry = (flags & (SetFlags.Expire | SetFlags.KeepTtl | SetFlags.Persist)) == 0;
             if (allowSetOnly && request.Is(i, "NX"u8) && (flags & SetFlags.Xx) == 0)
             {
                 flags |= SetFlags.Nx;
@@ -602,17 +603,21 @@ internal static class StringCommands
             {
                 flags |= SetFlags.Get;
             }
-            else if (allowSetOnly && request.Is(i, "KEEPTTL"u8) && noExpiry)
+            else if (allowSetOnly && request.Is(i, "KEEPTTL"u8) && (flags & (SetFlags.Expire | SetFlags.Persist)) == 0)
             {
                 flags |= SetFlags.KeepTtl;
             }
-            else if (!allowSetOnly && request.Is(i, "PERSIST"u8) && noExpiry)
+            else if (!allowSetOnly && request.Is(i, "PERSIST"u8) && (flags & (SetFlags.Expire | SetFlags.KeepTtl)) == 0)
             {
                 flags |= SetFlags.Persist;
             }
-            else if (hasNext && noExpiry && TryExpiryUnit(request, i, out unitMs, out relative))
+            else if (hasNext && (flags & (SetFlags.KeepTtl | SetFlags.Persist)) == 0 &&
+                     TryExpiryUnit(request, i, out var unit, out var isRelative) &&
+                     ((flags & SetFlags.Expire) == 0 || (unit == unitMs && isRelative == relative)))
             {
                 flags |= SetFlags.Expire;
+                unitMs = unit;
+                relative = isRelative;
                 expireIndex = ++i;
             }
             else
