@@ -63,7 +63,7 @@ internal sealed class CommandTable
             new("info", -2, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Returns information about one, multiple or all commands.", ServerCommands.CommandInfo),
             new("docs", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns documentary information about one, multiple or all commands.", ServerCommands.CommandDocs),
             new("list", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns a list of command names.", ServerCommands.CommandList),
-            new("getkeys", -3, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Extracts the key names from an arbitrary command.", ServerCommands.CommandGetKeys),
+            new("getkeys", -4, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Extracts the key names from an arbitrary command.", ServerCommands.CommandGetKeys),
             new("help", 2, Loading | Stale, 0, 0, 0, "server", "5.0.0", "Returns helpful text about the different subcommands.", ServerCommands.CommandHelp),
         ]),
         new("config", -2, None, 0, 0, 0, "server", "2.0.0", "A container for server configuration commands.", null,
