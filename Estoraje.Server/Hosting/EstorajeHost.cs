@@ -12,6 +12,14 @@ namespace Estoraje.Server.Hosting;
 /// <summary>Builds and runs one node: configuration, store, listener, background expiry.</summary>
 public static class EstorajeHost
 {
+    // redis-server's hyphenated flags: the binder matches property names only, so without these mappings
+    // --proto-max-bulk-len 1024 would be silently ignored.
+    private static readonly Dictionary<string, string> s_redisFlags = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["--proto-max-bulk-len"] = nameof(ServerOptions.ProtoMaxBulkLen),
+        ["--client-query-buffer-limit"] = nameof(ServerOptions.ClientQueryBufferLimit),
+    };
+
     /// <summary>Runs until SIGTERM, Ctrl+C or SHUTDOWN; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -20,7 +28,7 @@ public static class EstorajeHost
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables("ESTORAJE_")
-            .AddCommandLine(args);
+            .AddCommandLine(args, s_redisFlags);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
