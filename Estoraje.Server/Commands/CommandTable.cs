@@ -199,7 +199,11 @@ internal sealed class CommandTable
     {
         var args = new StringBuilder();
         for (var i = 1; i < request.Count && args.Length < 128; i++)
-            args.Append('\'').Append(Errors.Truncate(request.GetString(i), 128 - args.Length)).Append("' ");
+        {
+            // Redis's '%.*s' with 128 minus what is written so far, the opening quote not counted yet.
+            var room = 128 - args.Length;
+            args.Append('\'').Append(Errors.Truncate(request.GetString(i), room)).Append("' ");
+        }
         return $"ERR unknown command '{Errors.Truncate(request.GetString(0), 128)}', with args beginning with: {args}";
     }
 }
