@@ -335,7 +335,51 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
         Assert.Equal("+OK\r\n", await redis.CommandAsync("FLUSHALL"));
         Assert.Equal("+OK\r\n", await estoraje.CommandAsync("FLUSHALL"));
 
-        var commands = s_scripts[script];
+        await AssertSameRepliesAsync(redis, estoraje, s_scripts[script]);
+    }
+
+    [Fact]
+    public async Task Requirepass_replies_and_transcripts_are_the_same_bytes_as_redis_server()
+    {
+        await using var redisServer = await RedisServerProcess.StartAsync("--databases", "1", "--requirepass", "s3cret");
+        await using var estorajeServer = await EstorajeServerProcess.StartAsync("--requirepass", "s3cret");
+        await using (var redis = await RespConnection.ConnectAsync(redisServer.Port))
+        await using (var estoraje = await RespConnection.ConnectAsync(estorajeServer.Port))
+        {
+            await AssertSameRepliesAsync(redis, estoraje,
+            [
+                "GET a", "PING", "foo", "GET", "CLIENT SETNAME x", "CLIENT ID x", "SELECT 0", "AUTH wrong",
+                "AUTH default wrong", "AUTH nobody s3cret", "AUTH a b c", "HELLO 2 AUTH default wrong",
+                "HELLO 2 AUTH nobody s3cret", "HELLO x", "HELLO 4", "HELLO 3 FOO", "AUTH s3cret", "GET a", "RESET",
+                "GET a", "AUTH default s3cret", "GET a", "RESET", "~ HELLO 3 AUTH default s3cret", "GET a",
+                "~ HELLO 2", "CONFIG SET requirepass \"\"", "AUTH x", "AUTH default x", "AUTH default \"\"",
+                "CONFIG SET requirepass s3cret", "GET a", "QUIT",
+            ]);
+        }
+
+        foreach (var request in (string[])["*11\r\n", "*2\r\n$4\r\nECHO\r\n$16385\r\n", "PING\r\nQUIT\r\n", "AUTH s3cret\r\n*11\r\nQUIT\r\n"])
+        {
+            var bytes = Encoding.Latin1.GetBytes(request);
+            Assert.Equal(RespConnection.Escape(await TranscriptAsync(redisServer.Port, bytes)),
+                RespConnection.Escape(await TranscriptAsync(estorajeServer.Port, bytes)));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RawRequests))]
+    public async Task Raw_request_transcript_is_the_same_bytes_as_redis_server(string request)
+    {
+        var bytes = Encoding.Latin1.GetBytes(s_rawRequests[request]);
+
+        var expected = await TranscriptAsync(servers.Redis.Port, bytes);
+        var actual = await TranscriptAsync(servers.Estoraje.Port, bytes);
+
+        Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(actual));
+    }
+
+    // Sends each command to both servers in turn and fails listing every reply that differs.
+    private static async Task AssertSameRepliesAsync(RespConnection redis, RespConnection estoraje, string[] commands)
+    {
         var differences = new List<string>();
         foreach (var command in commands)
         {
@@ -353,18 +397,6 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
 
         Assert.True(differences.Count == 0,
             $"{differences.Count} of {commands.Length} replies differ:{Environment.NewLine}{string.Join(Environment.NewLine, differences)}");
-    }
-
-    [Theory]
-    [MemberData(nameof(RawRequests))]
-    public async Task Raw_request_transcript_is_the_same_bytes_as_redis_server(string request)
-    {
-        var bytes = Encoding.Latin1.GetBytes(s_rawRequests[request]);
-
-        var expected = await TranscriptAsync(servers.Redis.Port, bytes);
-        var actual = await TranscriptAsync(servers.Estoraje.Port, bytes);
-
-        Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(actual));
     }
 
     private static async Task<string> TranscriptAsync(int port, byte[] request)
