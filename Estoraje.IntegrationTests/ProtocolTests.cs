@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Text;
 using Estoraje.IntegrationTests.Infrastructure;
 
@@ -140,6 +141,44 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
         await using var other = await RespConnection.ConnectAsync(limited.Port);
         Assert.Equal("*2\r\n$18\r\nproto-max-bulk-len\r\n$4\r\n1024\r\n", await other.CommandAsync("CONFIG", "GET", "proto-max-bulk-len"));
         Assert.Equal(":1024\r\n", await other.CommandAsync("STRLEN", "limit:exact"));
+    }
+
+    [Fact]
+    public async Task Client_query_buffer_limit_flag_closes_a_client_whose_request_outgrows_it()
+    {
+        await using var limited = await EstorajeServerProcess.StartAsync("--client-query-buffer-limit", "1048576");
+        await using var connection = await RespConnection.ConnectAsync(limited.Port);
+        var fits = new string('f', 500_000);
+        Assert.Equal("+OK\r\n", await connection.CommandAsync("SET", "qbuf:fits", fits));
+
+        // Redis closes such a client without a reply; so must Estoraje, before the 2 MB are even all sent.
+        try
+        {
+            await connection.SendAsync("*3\r\n$3\r\nSET\r\n$8\r\nqbuf:big\r\n$2000000\r\n" + new string('b', 1_100_000));
+        }
+        catch (SocketException)
+        {
+            // The server may close before the last bytes are sent: that is the behaviour under test.
+        }
+
+        Assert.Equal("", await connection.ReadUntilClosedAsync());
+        await using var other = await RespConnection.ConnectAsync(limited.Port);
+        Assert.Equal("*2\r\n$1\r\n0\r\n*1\r\n$9\r\nqbuf:fits\r\n", await other.CommandAsync("SCAN", "0"));
+    }
+
+    [Fact]
+    public async Task Maxclients_flag_refuses_connections_beyond_the_limit_with_the_redis_error()
+    {
+        await using var limited = await EstorajeServerProcess.StartAsync("--maxclients", "2");
+        await using var first = await RespConnection.ConnectAsync(limited.Port);
+        await using var second = await RespConnection.ConnectAsync(limited.Port);
+        Assert.Equal("+PONG\r\n", await first.CommandAsync("PING"));
+        Assert.Equal("+PONG\r\n", await second.CommandAsync("PING"));
+
+        await using var third = await RespConnection.ConnectAsync(limited.Port);
+
+        Assert.Equal("-ERR max number of clients reached\r\n", await third.ReadUntilClosedAsync());
+        Assert.Equal("+PONG\r\n", await first.CommandAsync("PING"));
     }
 
     [Fact]
