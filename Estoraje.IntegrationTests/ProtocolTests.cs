@@ -212,6 +212,16 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
     }
 
     [Fact]
+    public async Task Debug_sleep_beyond_what_the_server_can_sleep_is_refused_and_the_connection_stays()
+    {
+        await using var connection = await RespConnection.ConnectAsync(server.Port);
+
+        Assert.Equal("-ERR value is not a valid float\r\n", await connection.CommandAsync("DEBUG", "SLEEP", "1e308"));
+        Assert.Equal("-ERR value is not a valid float\r\n", await connection.CommandAsync("DEBUG", "SLEEP", "inf"));
+        Assert.Equal("+OK\r\n", await connection.CommandAsync("DEBUG", "SLEEP", "0"));
+    }
+
+    [Fact]
     public async Task Wrong_argument_count_names_the_command_and_keeps_the_connection()
     {
         await using var connection = await RespConnection.ConnectAsync(server.Port);

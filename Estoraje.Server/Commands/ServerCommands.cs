@@ -356,7 +356,8 @@ internal static class ServerCommands
     {
         if (request.Is(1, "SLEEP"u8) && request.Count == 3)
         {
-            if (!Numbers.TryParseDouble(request[2], out var seconds) || seconds < 0 || double.IsInfinity(seconds))
+            // Thread.Sleep takes at most int.MaxValue ms (24.8 days); beyond, it would throw and drop the connection.
+            if (!Numbers.TryParseDouble(request[2], out var seconds) || seconds < 0 || seconds * 1000 > int.MaxValue)
             {
                 client.Writer.WriteError(Errors.NotFloat);
                 return;
