@@ -16,7 +16,8 @@ namespace Estoraje.IntegrationTests;
 /// SETRANGE on an existing key (Redis turns such values into "raw") or after INCRBYFLOAT (never "int" in
 /// Redis), INCRBYFLOAT results whose digits show the difference between Redis's 80-bit long double and a
 /// double (0.7 + 0.1), SCAN from a cursor other than 0 (cursors are positions in each server's own table), and
-/// MULTI/EXEC (not served yet).
+/// MULTI/EXEC (not served yet). CLIENT KILL filters that match every normal client are left out too: their
+/// count would include connections the other tests or the start-up probe have not finished closing.
 /// </remarks>
 public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixture<DifferentialFixture>
 {
@@ -223,8 +224,7 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
             "CLIENT ID x", "CLIENT GETNAME x", "CLIENT INFO x", "CLIENT KILL", "CLIENT KILL 1.2.3.4:5",
             "CLIENT KILL ID 0", "CLIENT KILL ID x", "CLIENT KILL ID 99999999", "CLIENT KILL FOO bar",
             "CLIENT KILL ADDR", "CLIENT KILL TYPE foo", "CLIENT KILL SKIPME maybe",
-            "CLIENT KILL USER default", "CLIENT KILL USER nobody", "CLIENT KILL USER Default", "CLIENT KILL TYPE normal",
-            "CLIENT KILL TYPE pubsub", "CLIENT KILL TYPE master", "CLIENT KILL TYPE replica", "CLIENT KILL TYPE slave",
+            "CLIENT KILL USER nobody", "CLIENT KILL USER Default", "CLIENT KILL TYPE pubsub", "CLIENT KILL TYPE master", "CLIENT KILL TYPE replica", "CLIENT KILL TYPE slave",
             "CLIENT KILL ADDR 1.2.3.4:5", "CLIENT KILL LADDR 1.2.3.4:5", "CLIENT KILL ID 99999 ID 88888",
             "CLIENT KILL ID -1", "CLIENT KILL ID 1.5", "CLIENT KILL ID 99999 SKIPME", "CLIENT KILL ID 99999 SKIPME yes",
             "CLIENT LIST TYPE master", "CLIENT LIST TYPE pubsub", "CLIENT LIST TYPE replica", "CLIENT LIST ID 99999",
