@@ -36,32 +36,32 @@ internal static class Numbers
     }
 
     /// <summary>
-    /// A float as INCRBYFLOAT replies with one (Redis's "human" long double format, <c>%.17Lf</c> without
-    /// trailing zeros): plain decimal notation, no exponent, at most 17 decimals, otherwise the shortest
-    /// digits that read back as the same value.
+    /// A float as INCRBYFLOAT replies with one (Redis's "human" long double format): plain decimal notation,
+    /// no exponent, no trailing zeros, the shortest digits that read back as the same value, rounded to 17 decimals.
     /// </summary>
     public static string FormatHuman(double value)
     {
         if (value == 0)
             return "0";
-
-        var plain = ExpandExponent(value.ToString("R", CultureInfo.InvariantCulture));
+        var plain = PlainShortest(value);
         var point = plain.IndexOf('.', StringComparison.Ordinal);
         if (point < 0 || plain.Length - point - 1 <= 17)
             return plain;
 
-        // Digits past the 17th decimal round away (1e-20 is "0"); F17 rounds the exact binary value, as printf.
+        // Redis prints "%.17Lf" and trims the zeros: nothing past the 17th decimal survives (1e-20 is "0").
         var rounded = value.ToString("F17", CultureInfo.InvariantCulture).TrimEnd('0').TrimEnd('.');
         return rounded == "-0" ? "0" : rounded;
     }
 
-    // Rewrites d.dddE±x as plain digits.
-    private static string ExpandExponent(string text)
+    // The shortest round-trip digits of a non-zero value, in plain decimal notation.
+    private static string PlainShortest(double value)
     {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
         var e = text.IndexOf('E', StringComparison.Ordinal);
         if (e < 0)
             return text;
 
+        // Expand d.dddE±x into plain digits.
         var exponent = int.Parse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
         var mantissa = text[..e];
         var negative = mantissa.StartsWith('-');
