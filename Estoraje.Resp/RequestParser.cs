@@ -54,8 +54,8 @@ public sealed class RequestParser
     /// <summary>
     /// Frames the next request at the start of <paramref name="buffer"/>. On <see cref="ParseStatus.Done"/>
     /// the buffer is advanced past it and <paramref name="request"/> is valid until the next call or until
-    /// the underlying memory is released. On <see cref="ParseStatus.NeedMoreData"/> the buffer is left as it
-    /// is: call again with the same start and more data. Empty requests (<c>*0</c>, blank lines) are skipped.
+    /// the underlying memory is released. On <see cref="ParseStatus.NeedMoreData"/> the buffer is advanced only
+    /// past the empty requests it skipped (<c>*0</c>, blank lines): call again from that start with more data.
     /// </summary>
     /// <param name="buffer">Unconsumed input of the connection.</param>
     /// <param name="request">The framed request.</param>
@@ -64,11 +64,11 @@ public sealed class RequestParser
         request = default;
         while (!buffer.IsEmpty)
         {
-            var inline = buffer.FirstSpan[0] != (byte)'*';
+            var inline = FirstByte(buffer) != (byte)'*';
             var status = inline ? ParseInline(buffer, out var length) : ParseMultiBulk(buffer, out length);
             if (status == ParseStatus.NeedMoreData)
             {
-                if (buffer.Length > _limits.MaxQueryBuffer)
+                if (buffer.Length > _limits.MaxQueryBuffer || buffer.Length > Array.MaxLength)
                     return Fail(null);
                 return status;
             }
@@ -170,7 +170,8 @@ public sealed class RequestParser
 
             if (reader.Remaining < bulk + 2)
                 return ParseStatus.NeedMoreData;
-            if (reader.Consumed + bulk > _limits.MaxQueryBuffer)
+            // Whatever limit CONFIG SET allows, a request must fit the arrays that hold it (scratch, argument offsets).
+            if (reader.Consumed + bulk > _limits.MaxQueryBuffer || reader.Consumed + bulk + 2 > Array.MaxLength)
                 return Fail(null);
 
             AddArg(reader.Consumed, bulk);
@@ -280,8 +281,9 @@ public sealed class RequestParser
                         s[w++] = s[p];
                     }
                 }
-                else if (p >= end || IsSpace(s[p]))
+                else if (p >= end || s[p] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
                 {
+                    // Unlike the blanks between arguments (isspace), only these end an unquoted one: "a\vb" is one.
                     done = true;
                 }
                 else if (s[p] == (byte)'"')
@@ -305,6 +307,18 @@ public sealed class RequestParser
         }
     }
 
+    // A sequence may start with an empty segment.
+    private static byte FirstByte(in ReadOnlySequence<byte> buffer)
+    {
+        foreach (var memory in buffer)
+        {
+            if (!memory.IsEmpty)
+                return memory.Span[0];
+        }
+
+        throw new ArgumentException("The buffer is empty.", nameof(buffer));
+    }
+
     private static bool IsSpace(byte c) => c is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
 
     private static bool IsHex(byte c) => char.IsAsciiHexDigit((char)c);
@@ -319,23 +333,29 @@ public sealed class RequestParser
     }
 
     // Reads a header line up to '\r', then skips it and the byte after it (Redis does not check that it is '\n').
+    // A line longer than MaxInlineLength is too long whether or not its '\r' has arrived, so the verdict does not
+    // depend on how the input was segmented.
     private LineStatus ReadLine(ref SequenceReader<byte> reader, out ReadOnlySpan<byte> line)
     {
+        var max = _limits.MaxInlineLength;
         var span = reader.UnreadSpan;
         var cr = span.IndexOf(Cr);
         if (cr >= 0 && cr + 1 < span.Length)
         {
             line = span[..cr];
+            if (cr > max)
+                return LineStatus.TooLong;
             reader.Advance(cr + 2);
             return LineStatus.Found;
         }
 
-        // Slow path: the line crosses a segment boundary. Only the first MaxInlineLength bytes can hold it.
+        // Slow path: the line crosses a segment boundary. A line short enough has its '\r' in the first max + 1 bytes.
         line = default;
-        var limit = _limits.MaxInlineLength + 2L;
-        var window = new SequenceReader<byte>(reader.UnreadSequence.Slice(0, Math.Min(reader.Remaining, limit)));
-        if (!window.TryReadTo(out ReadOnlySpan<byte> found, Cr, advancePastDelimiter: true) || window.Remaining < 1)
-            return reader.Remaining > _limits.MaxInlineLength ? LineStatus.TooLong : LineStatus.NeedMore;
+        var window = new SequenceReader<byte>(reader.UnreadSequence.Slice(0, Math.Min(reader.Remaining, max + 1L)));
+        if (!window.TryReadTo(out ReadOnlySpan<byte> found, Cr, advancePastDelimiter: true))
+            return reader.Remaining > max ? LineStatus.TooLong : LineStatus.NeedMore;
+        if (reader.Remaining <= window.Consumed)
+            return LineStatus.NeedMore;
 
         line = found;
         reader.Advance(window.Consumed + 1);

@@ -125,7 +125,7 @@ public sealed class RespWriter
             WriteRaw(value ? ":1\r\n"u8 : ":0\r\n"u8);
     }
 
-    /// <summary>A double: <c>,1.5</c> in RESP3, a bulk string in RESP2. Infinities are <c>inf</c> and <c>-inf</c>.</summary>
+    /// <summary>A double: <c>,1.5</c> in RESP3, a bulk string in RESP2, formatted as <see cref="FormatDouble"/> does.</summary>
     public void WriteDouble(double value)
     {
         Span<byte> text = stackalloc byte[40];
@@ -172,8 +172,10 @@ public sealed class RespWriter
     }
 
     /// <summary>
-    /// Formats a double the way Redis replies with one (<c>%.17g</c>): <c>inf</c>, <c>-inf</c>, <c>nan</c>,
-    /// integers without a fraction, otherwise the shortest text that reads back as the same value.
+    /// Formats a double the way Redis 7.2 replies with one (<c>d2string</c>): <c>inf</c>, <c>-inf</c>, <c>nan</c>,
+    /// <c>0</c> and <c>-0</c>; integral values up to 2^62 as integers; otherwise the shortest digits that read back
+    /// as the same value, laid out as <c>fpconv_dtoa</c> does (<c>1e+20</c>, <c>0.00001</c>, <c>1.5e-7</c>).
+    /// Returns the byte count (at most 25).
     /// </summary>
     public static int FormatDouble(double value, Span<byte> destination)
     {
@@ -183,12 +185,91 @@ public sealed class RespWriter
             return Copy("-inf"u8, destination);
         if (double.IsNaN(value))
             return Copy("nan"u8, destination);
+        if (value == 0)
+            return Copy(double.IsNegative(value) ? "-0"u8 : "0"u8, destination);
+        if (Math.Abs(value) <= 4611686018427387904.0 && value == Math.Truncate(value))
+            return FormatInt64((long)value, destination);
 
-        value.TryFormat(destination, out var written, "R", CultureInfo.InvariantCulture);
-        var e = destination[..written].IndexOf((byte)'E');
+        // Shortest round-trip digits and the power of ten of the last one: value = ±digits × 10^k.
+        Span<byte> text = stackalloc byte[32];
+        Math.Abs(value).TryFormat(text, out var length, "R", CultureInfo.InvariantCulture);
+        var e = text[..length].IndexOfAny((byte)'E', (byte)'e');
+        var k = 0;
         if (e >= 0)
-            destination[e] = (byte)'e';
-        return written;
+        {
+            k = int.Parse(text[(e + 1)..length], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            length = e;
+        }
+
+        Span<byte> digits = stackalloc byte[24];
+        var count = 0;
+        var afterPoint = false;
+        foreach (var c in text[..length])
+        {
+            if (c == (byte)'.')
+            {
+                afterPoint = true;
+                continue;
+            }
+
+            if (afterPoint)
+                k--;
+            if (count > 0 || c != (byte)'0')
+                digits[count++] = c;
+        }
+
+        while (count > 1 && digits[count - 1] == (byte)'0')
+        {
+            count--;
+            k++;
+        }
+
+        var n = 0;
+        if (value < 0)
+            destination[n++] = (byte)'-';
+        var exponent = Math.Abs(k + count - 1);
+        if (k >= 0 && exponent < count + 7)
+        {
+            // Plain integer.
+            digits[..count].CopyTo(destination[n..]);
+            n += count;
+            destination.Slice(n, k).Fill((byte)'0');
+            return n + k;
+        }
+
+        if (k < 0 && (k > -7 || exponent < 4))
+        {
+            // Plain decimal.
+            var integral = count + k;
+            if (integral <= 0)
+            {
+                destination[n++] = (byte)'0';
+                destination[n++] = (byte)'.';
+                destination.Slice(n, -integral).Fill((byte)'0');
+                n += -integral;
+                digits[..count].CopyTo(destination[n..]);
+                return n + count;
+            }
+
+            digits[..integral].CopyTo(destination[n..]);
+            n += integral;
+            destination[n++] = (byte)'.';
+            digits[integral..count].CopyTo(destination[n..]);
+            return n + count - integral;
+        }
+
+        // Scientific: d.ddde±x, the exponent without leading zeros.
+        destination[n++] = digits[0];
+        if (count > 1)
+        {
+            destination[n++] = (byte)'.';
+            digits[1..count].CopyTo(destination[n..]);
+            n += count - 1;
+        }
+
+        destination[n++] = (byte)'e';
+        destination[n++] = k + count - 1 < 0 ? (byte)'-' : (byte)'+';
+        return n + FormatInt64(exponent, destination[n..]);
 
         static int Copy(ReadOnlySpan<byte> text, Span<byte> destination)
         {

@@ -10,6 +10,7 @@ namespace Estoraje.Server;
 /// <summary>What every connection of one node shares: settings, the store, the command table, clients and counters.</summary>
 internal sealed class ServerContext
 {
+    private readonly SessionCounters _retired = new(CommandTable.Instance.AllWithSubcommands.Count);
     private long _nextClientId;
 
     public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown)
@@ -52,17 +53,84 @@ internal sealed class ServerContext
 
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
 
+    /// <summary>Keeps the counts of a closed connection.</summary>
+    public void Retire(SessionCounters counters)
+    {
+        lock (_retired)
+            _retired.Add(counters);
+    }
+
+    /// <summary>Counters of every connection, closed and open (open ones read without locking: INFO is a snapshot).</summary>
+    public SessionCounters CounterTotals()
+    {
+        var totals = new SessionCounters(_retired.Calls.Length);
+        lock (_retired)
+            totals.Add(_retired);
+        foreach (var client in Clients.Values)
+            totals.Add(client.Counters);
+        return totals;
+    }
+
+    /// <summary>CONFIG RESETSTAT.</summary>
+    public void ResetStats()
+    {
+        Stats.Reset();
+        lock (_retired)
+            _retired.Reset();
+        foreach (var client in Clients.Values)
+            client.Counters.Reset();
+        foreach (var command in Commands.AllWithSubcommands)
+            command.Stats.Reset();
+    }
+
     public long NowMs => Time.GetUtcNow().ToUnixTimeMilliseconds();
+}
+
+/// <summary>
+/// Counters one connection updates without synchronisation on its own thread (shared counters bounce a
+/// cache line between cores on every command); INFO adds up the live sessions and the retired totals.
+/// </summary>
+internal sealed class SessionCounters
+{
+    public SessionCounters(int commands)
+    {
+        Calls = new long[commands];
+        Microseconds = new long[commands];
+    }
+
+    public long Commands;
+    public long KeyspaceHits;
+    public long KeyspaceMisses;
+
+    public long[] Calls { get; }
+
+    public long[] Microseconds { get; }
+
+    public void Add(SessionCounters other)
+    {
+        Commands += other.Commands;
+        KeyspaceHits += other.KeyspaceHits;
+        KeyspaceMisses += other.KeyspaceMisses;
+        for (var i = 0; i < Calls.Length; i++)
+        {
+            Calls[i] += other.Calls[i];
+            Microseconds[i] += other.Microseconds[i];
+        }
+    }
+
+    public void Reset()
+    {
+        Commands = KeyspaceHits = KeyspaceMisses = 0;
+        Array.Clear(Calls);
+        Array.Clear(Microseconds);
+    }
 }
 
 /// <summary>Node-wide counters for INFO stats.</summary>
 internal sealed class ServerStats
 {
     public long ConnectionsReceived;
-    public long CommandsProcessed;
     public long RejectedConnections;
-    public long KeyspaceHits;
-    public long KeyspaceMisses;
     public long NetInputBytes;
     public long NetOutputBytes;
     public long ProtocolErrors;
@@ -70,7 +138,7 @@ internal sealed class ServerStats
 
     public void Reset()
     {
-        ConnectionsReceived = CommandsProcessed = RejectedConnections = 0;
-        KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = ProtocolErrors = ErrorReplies = 0;
+        ConnectionsReceived = RejectedConnections = 0;
+        NetInputBytes = NetOutputBytes = ProtocolErrors = ErrorReplies = 0;
     }
 }

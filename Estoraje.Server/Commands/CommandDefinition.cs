@@ -26,15 +26,13 @@ internal enum CommandFlags
     Dangerous = 1 << 12,
 }
 
-/// <summary>Per-command counters for INFO commandstats.</summary>
+/// <summary>Per-command counters for INFO commandstats that are rare enough to share (calls are counted per session).</summary>
 internal sealed class CommandStats
 {
-    public long Calls;
-    public long Microseconds;
     public long RejectedCalls;
     public long FailedCalls;
 
-    public void Reset() => Calls = Microseconds = RejectedCalls = FailedCalls = 0;
+    public void Reset() => RejectedCalls = FailedCalls = 0;
 }
 
 /// <summary>One row of the command table.</summary>
@@ -93,6 +91,9 @@ internal sealed class CommandDefinition
     public CommandDefinition? Parent { get; private set; }
 
     public CommandStats Stats { get; } = new();
+
+    /// <summary>Position in <see cref="CommandTable.AllWithSubcommands"/>, for per-session counters.</summary>
+    public int Index { get; set; }
 
     public bool HasSubcommands => Subcommands.Length > 0;
 

@@ -27,9 +27,14 @@ internal sealed class CommandTable
         }
 
         _lookup = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
+        AllWithSubcommands = [.. _byName.Values.SelectMany(c => c.Subcommands.Prepend(c))];
+        for (var i = 0; i < AllWithSubcommands.Count; i++)
+            AllWithSubcommands[i].Index = i;
     }
 
     public IReadOnlyCollection<CommandDefinition> All => _byName.Values;
+
+    public IReadOnlyList<CommandDefinition> AllWithSubcommands { get; }
 
     private static CommandTable Build() => new(
     [
@@ -81,6 +86,18 @@ internal sealed class CommandTable
         new("lastsave", 1, Loading | Stale | Fast | Dangerous, 0, 0, 0, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", ServerCommands.LastSave),
         new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
         new("debug", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "1.0.0", "A container for debugging commands.", ServerCommands.Debug),
+
+        // Cluster: only KEYSLOT until nodes form a cluster; the rest answer as a Redis without cluster support.
+        new("cluster", -2, None, 0, 0, 0, "cluster", "3.0.0", "A container for Redis Cluster commands.", null,
+        [
+            new("keyslot", 3, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the hash slot for a key.", ClusterCommands.KeySlot),
+            new("info", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns information about the state of a node.", ClusterCommands.Disabled),
+            new("nodes", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the cluster configuration for a node.", ClusterCommands.Disabled),
+            new("slots", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the mapping of cluster slots to nodes.", ClusterCommands.Disabled),
+            new("shards", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the mapping of cluster slots to shards.", ClusterCommands.Disabled),
+            new("myid", 2, Loading | Stale, 0, 0, 0, "cluster", "3.0.0", "Returns the ID of a node.", ClusterCommands.Disabled),
+            new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "5.0.0", "Returns helpful text about the different subcommands.", ClusterCommands.Help),
+        ]),
 
         // Strings
         new("get", 2, ReadOnly | Fast, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", StringCommands.Get),
@@ -186,13 +203,13 @@ internal sealed class CommandTable
         }
 
         client.LastCommand = command.FullName;
-        client.LastInteraction = client.Server.NowMs;
         var started = Stopwatch.GetTimestamp();
         command.Handler!(client, request);
         var elapsed = Stopwatch.GetElapsedTime(started);
-        Interlocked.Increment(ref command.Stats.Calls);
-        Interlocked.Add(ref command.Stats.Microseconds, (long)elapsed.TotalMicroseconds);
-        Interlocked.Increment(ref client.Server.Stats.CommandsProcessed);
+        var counters = client.Counters;
+        counters.Calls[command.Index]++;
+        counters.Microseconds[command.Index] += (long)elapsed.TotalMicroseconds;
+        counters.Commands++;
     }
 
     private static string UnknownCommand(RespRequest request)

@@ -10,7 +10,8 @@ internal static class Numbers
     public static bool TryParseDouble(ReadOnlySpan<byte> text, out double value)
     {
         value = 0;
-        if (text.IsEmpty || text.Length > 5000 || IsSpace(text[0]) || IsSpace(text[^1]))
+        // Redis copies the text into a 5 KB buffer with its terminator: 5119 characters at most.
+        if (text.IsEmpty || text.Length >= 5 * 1024 || IsSpace(text[0]) || IsSpace(text[^1]))
             return false;
         if (System.Text.Ascii.EqualsIgnoreCase(text, "inf"u8) || System.Text.Ascii.EqualsIgnoreCase(text, "+inf"u8) ||
             System.Text.Ascii.EqualsIgnoreCase(text, "infinity"u8) || System.Text.Ascii.EqualsIgnoreCase(text, "+infinity"u8))

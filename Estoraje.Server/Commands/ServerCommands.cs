@@ -273,14 +273,7 @@ internal static class ServerCommands
 
     public static void ConfigResetStat(ClientSession client, RespRequest request)
     {
-        client.Server.Stats.Reset();
-        foreach (var command in client.Server.Commands.All)
-        {
-            command.Stats.Reset();
-            foreach (var sub in command.Subcommands)
-                sub.Stats.Reset();
-        }
-
+        client.Server.ResetStats();
         client.Writer.WriteOk();
     }
 
@@ -614,6 +607,7 @@ internal static class InfoText
         void Line(string key, object value) => sb.Append(key).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
 
         var store = server.Store;
+        var totals = server.CounterTotals();
         Section("server", () =>
         {
             var uptime = (long)(now - server.StartedAt).TotalSeconds;
@@ -688,15 +682,15 @@ internal static class InfoText
         {
             var stats = server.Stats;
             Line("total_connections_received", Interlocked.Read(ref stats.ConnectionsReceived));
-            Line("total_commands_processed", Interlocked.Read(ref stats.CommandsProcessed));
+            Line("total_commands_processed", totals.Commands);
             Line("instantaneous_ops_per_sec", 0);
             Line("total_net_input_bytes", Interlocked.Read(ref stats.NetInputBytes));
             Line("total_net_output_bytes", Interlocked.Read(ref stats.NetOutputBytes));
             Line("rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
             Line("expired_keys", store.ExpiredTotal);
             Line("evicted_keys", 0);
-            Line("keyspace_hits", Interlocked.Read(ref stats.KeyspaceHits));
-            Line("keyspace_misses", Interlocked.Read(ref stats.KeyspaceMisses));
+            Line("keyspace_hits", totals.KeyspaceHits);
+            Line("keyspace_misses", totals.KeyspaceMisses);
             Line("pubsub_channels", 0);
             Line("pubsub_patterns", 0);
             Line("total_error_replies", Interlocked.Read(ref stats.ErrorReplies));
@@ -732,14 +726,14 @@ internal static class InfoText
         });
         Section("commandstats", () =>
         {
-            foreach (var command in server.Commands.All.SelectMany(c => c.Subcommands.Prepend(c)).OrderBy(c => c.FullName, StringComparer.Ordinal))
+            foreach (var command in server.Commands.AllWithSubcommands.OrderBy(c => c.FullName, StringComparer.Ordinal))
             {
                 var s = command.Stats;
-                var calls = Interlocked.Read(ref s.Calls);
+                var calls = totals.Calls[command.Index];
                 var rejected = Interlocked.Read(ref s.RejectedCalls);
                 if (calls == 0 && rejected == 0)
                     continue;
-                var usec = Interlocked.Read(ref s.Microseconds);
+                var usec = totals.Microseconds[command.Index];
                 var perCall = calls == 0 ? 0 : (double)usec / calls;
                 Line("cmdstat_" + command.FullName,
                     $"calls={calls},usec={usec},usec_per_call={perCall.ToString("F2", CultureInfo.InvariantCulture)},rejected_calls={rejected},failed_calls={Interlocked.Read(ref s.FailedCalls)}");

@@ -505,11 +505,11 @@ internal static class StringCommands
         found = client.Store.TryGet(key, out value, touch: !client.NoTouch);
         if (!found)
         {
-            Interlocked.Increment(ref client.Server.Stats.KeyspaceMisses);
+            client.Counters.KeyspaceMisses++;
             return true;
         }
 
-        Interlocked.Increment(ref client.Server.Stats.KeyspaceHits);
+        client.Counters.KeyspaceHits++;
         if (value.Kind == ValueKind.String)
             return true;
         client.Writer.WriteError(Errors.WrongType);
@@ -544,6 +544,14 @@ internal static class StringCommands
     private static void SetGeneric(ClientSession client, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expiresAt)
     {
         var store = client.Store;
+        if ((flags & ~SetFlags.Expire) == SetFlags.None)
+        {
+            // Plain SET (the common case): nothing to read first, one store access.
+            Store(store, key, value, expiresAt);
+            client.Writer.WriteOk();
+            return;
+        }
+
         var get = (flags & SetFlags.Get) != 0;
         using (store.Lock(key))
         {

@@ -12,14 +12,6 @@ namespace Estoraje.Server.Hosting;
 /// <summary>Builds and runs one node: configuration, store, listener, background expiry.</summary>
 public static class EstorajeHost
 {
-    // redis-server's hyphenated flags: the binder matches property names only, so without these mappings
-    // --proto-max-bulk-len 1024 would be silently ignored.
-    private static readonly Dictionary<string, string> s_redisFlags = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["--proto-max-bulk-len"] = nameof(ServerOptions.ProtoMaxBulkLen),
-        ["--client-query-buffer-limit"] = nameof(ServerOptions.ClientQueryBufferLimit),
-    };
-
     /// <summary>Runs until SIGTERM, Ctrl+C or SHUTDOWN; returns the process exit code.</summary>
     public static async Task<int> RunAsync(string[] args)
     {
@@ -28,7 +20,7 @@ public static class EstorajeHost
             .AddJsonFile(Path.Combine(AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddJsonFile("appsettings.json", optional: true)
             .AddEnvironmentVariables("ESTORAJE_")
-            .AddCommandLine(args, s_redisFlags);
+            .AddCommandLine(args, ServerOptions.SwitchMappings);
 
         builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
         builder.Logging.AddSimpleConsole(o =>
@@ -46,6 +38,11 @@ public static class EstorajeHost
             return 2;
         }
 
+        // Read once by the runtime when the first socket is created, so it must be set before listening.
+        const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (options.InlineCompletions && Environment.GetEnvironmentVariable(InlineCompletions) is null)
+            Environment.SetEnvironmentVariable(InlineCompletions, "1");
+
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IKeyValueStore>(sp => new MemoryStore(sp.GetRequiredService<TimeProvider>()));
@@ -54,6 +51,9 @@ public static class EstorajeHost
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IHostApplicationLifetime>().StopApplication));
+        // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
+        builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));

@@ -26,6 +26,8 @@ internal sealed class ClientSession : IDisposable
 
     public ServerContext Server { get; }
 
+    public SessionCounters Counters { get; } = new(Commands.CommandTable.Instance.AllWithSubcommands.Count);
+
     public IKeyValueStore Store => Server.Store;
 
     public RespWriter Writer { get; }

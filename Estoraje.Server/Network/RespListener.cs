@@ -29,10 +29,13 @@ internal sealed partial class RespListener : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The receive pipe never pauses the socket: a request larger than any threshold must be able to
-        // arrive whole before it is consumed. The query buffer limit bounds it instead.
-        var receive = new PipeOptions(readerScheduler: PipeScheduler.ThreadPool, writerScheduler: PipeScheduler.Inline,
-            pauseWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+        // The receive pipe pauses the socket only past the query buffer limit: a request must be able to
+        // arrive whole before it is consumed (a lower threshold would deadlock on a large request), and a
+        // client that sends without reading its replies is held to the same bound as in Redis.
+        var inputLimit = _server.Options.ClientQueryBufferLimit + 1024 * 1024;
+        var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
+            pauseWriterThreshold: inputLimit, resumeWriterThreshold: inputLimit / 2, minimumSegmentSize: 16 * 1024,
+            useSynchronizationContext: false);
         var send = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false);
@@ -52,6 +55,7 @@ internal sealed partial class RespListener : BackgroundService
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        LogStopping(_server.Clients.Count);
         foreach (var listener in _listeners)
             listener.Stop();
         foreach (var client in _server.Clients.Values)
@@ -88,6 +92,7 @@ internal sealed partial class RespListener : BackgroundService
                 var result = await input.ReadAsync(session.Killed);
                 var buffer = result.Buffer;
                 var before = buffer.Length;
+                session.LastInteraction = server.NowMs;
                 ProcessBatch(session, ref buffer);
                 Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
@@ -110,6 +115,7 @@ internal sealed partial class RespListener : BackgroundService
         finally
         {
             server.Clients.TryRemove(session.Id, out _);
+            server.Retire(session.Counters);
             session.Dispose();
             await input.CompleteAsync(fault);
             await output.CompleteAsync(fault);
@@ -144,6 +150,9 @@ internal sealed partial class RespListener : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint}")]
     private partial void LogListening(EndPoint endpoint);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: closing {Clients} client connections")]
+    private partial void LogStopping(int clients);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Ready to accept connections on port {Port}")]
     private partial void LogReady(int port);

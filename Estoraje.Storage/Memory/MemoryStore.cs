@@ -81,7 +81,8 @@ public sealed class MemoryStore : IKeyValueStore
         var table = _tables[shard];
         lock (_locks[shard])
         {
-            var i = FindLive(table, key, hash, Now);
+            var now = Now;
+            var i = FindLive(table, key, hash, now);
             if (i < 0)
             {
                 value = default;
@@ -90,7 +91,7 @@ public sealed class MemoryStore : IKeyValueStore
 
             ref var e = ref table[i];
             if (touch)
-                e.LastAccess = Now;
+                e.LastAccess = now;
             value = new StoredValue(e.Kind, e.Value!, e.Length, e.ExpiresAt, e.LastAccess);
             return true;
         }
@@ -137,7 +138,8 @@ public sealed class MemoryStore : IKeyValueStore
         var table = _tables[shard];
         lock (_locks[shard])
         {
-            var i = FindLive(table, key, hash, Now);
+            var now = Now;
+            var i = FindLive(table, key, hash, now);
             if (i < 0)
             {
                 SetString(key, tail.ToArray(), tail.Length, 0);
@@ -160,7 +162,7 @@ public sealed class MemoryStore : IKeyValueStore
             // Bytes past the old length are invisible to earlier snapshots, so this write needs no copy.
             tail.CopyTo(current.AsSpan(e.Length));
             e.Length = length;
-            e.LastAccess = Now;
+            e.LastAccess = now;
             return length;
         }
     }
@@ -250,8 +252,8 @@ public sealed class MemoryStore : IKeyValueStore
     /// <inheritdoc />
     public byte[]? RandomKey()
     {
-        // Like Redis, give up after a bounded number of draws that only found expired keys.
-        for (var attempt = 0; attempt < 100; attempt++)
+        // Like Redis, draw until a live key turns up: every expired key drawn is reclaimed, so this ends.
+        while (true)
         {
             var start = Random.Shared.Next(ShardCount);
             for (var n = 0; n < ShardCount; n++)
@@ -266,7 +268,7 @@ public sealed class MemoryStore : IKeyValueStore
                     if (i < 0)
                         continue;
                     ref var e = ref table[i];
-                    if (e.ExpiresAt != 0 && e.ExpiresAt <= Now)
+                    if (IsExpired(e.ExpiresAt, Now))
                     {
                         RemoveEntry(table, i);
                         Interlocked.Increment(ref _expiredTotal);
@@ -280,8 +282,6 @@ public sealed class MemoryStore : IKeyValueStore
             if (Count == 0)
                 return null;
         }
-
-        return null;
     }
 
     /// <inheritdoc />
@@ -306,7 +306,7 @@ public sealed class MemoryStore : IKeyValueStore
                     for (var s = 0; s < Sample && table.ExpiringCount > 0; s++)
                     {
                         var i = table.RandomExpiring(Random.Shared);
-                        if (table[i].ExpiresAt <= now)
+                        if (IsExpired(table[i].ExpiresAt, now))
                         {
                             RemoveEntry(table, i);
                             expired++;
@@ -340,8 +340,7 @@ public sealed class MemoryStore : IKeyValueStore
         var i = table.Find(key, hash);
         if (i < 0)
             return -1;
-        var expiresAt = table[i].ExpiresAt;
-        if (expiresAt != 0 && expiresAt <= now)
+        if (IsExpired(table[i].ExpiresAt, now))
         {
             RemoveEntry(table, i);
             Interlocked.Increment(ref _expiredTotal);
@@ -350,6 +349,9 @@ public sealed class MemoryStore : IKeyValueStore
 
         return i;
     }
+
+    // As Redis's keyIsExpired: a key lives through its expiry millisecond and is gone after it.
+    private static bool IsExpired(long expiresAt, long now) => expiresAt != 0 && now > expiresAt;
 
     private void RemoveEntry(KeyTable table, int i)
     {

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: Estoraje, redis-server (persistence off) and, when it installs, Microsoft Garnet,
+# measured with the same redis-benchmark runs, alternating servers, median of ROUNDS rounds.
+# Rewrites the section between the bench markers of docs/benchmarks.md.
+#   ROUNDS=3 N=200000 GARNET=1 ./scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+rounds="${ROUNDS:-3}"
+requests="${N:-200000}"
+work="$root/.bench"
+mkdir -p "$work"
+
+need=()
+command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+if ((${#need[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "Publishing estoraje-server (Release)..."
+dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$work/estoraje" -nologo -v quiet
+
+garnet=""
+if [ "${GARNET:-1}" = "1" ]; then
+  if [ ! -x "$work/garnet/garnet-server" ]; then
+    dotnet tool install --tool-path "$work/garnet" garnet-server --version 2.2.8 >/dev/null 2>&1 || true
+  fi
+  [ -x "$work/garnet/garnet-server" ] && garnet="$work/garnet/garnet-server"
+fi
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 20000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+}
+
+wait_ready() {
+  for _ in $(seq 1 200); do
+    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.05
+  done
+  echo "server on port $1 did not start" >&2; return 1
+}
+
+declare -A port
+port[estoraje]=$(free_port)
+"$work/estoraje/estoraje-server" --port "${port[estoraje]}" --bind 127.0.0.1 > "$work/estoraje.log" 2>&1 &
+pids+=($!)
+port[redis]=$(free_port)
+redis-server --port "${port[redis]}" --bind 127.0.0.1 --save "" --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
+pids+=($!)
+servers=(estoraje redis)
+if [ -n "$garnet" ]; then
+  port[garnet]=$(free_port)
+  "$garnet" --bind 127.0.0.1 --port "${port[garnet]}" > "$work/garnet.log" 2>&1 &
+  pids+=($!)
+  servers+=(garnet)
+fi
+for s in "${servers[@]}"; do wait_ready "${port[$s]}"; done
+
+results="$work/results.txt"
+: > "$results"
+for round in $(seq 1 "$rounds"); do
+  for pipeline in 1 16; do
+    for s in "${servers[@]}"; do
+      # redis-benchmark spins forever if a server dies mid-run: always bounded.
+      timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n "$requests" -r 100000 -d 100 -c 50 \
+        -P "$pipeline" --csv 2>/dev/null | tr -d '"' | awk -F, -v s="$s" -v p="$pipeline" \
+        '$1=="SET"||$1=="GET" {print s, p, $1, $2}' >> "$results"
+      echo "round $round P$pipeline $s: $(grep "^$s $pipeline " "$results" | tail -2 | awk '{printf "%s %s  ", $3, $4}')"
+    done
+  done
+done
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+table="$work/table.md"
+{
+  echo "<!-- bench:start -->"
+  echo "Run: $(date -u +%Y-%m-%d) · \`ROUNDS=$rounds N=$requests ./scripts/bench.sh\` · $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+       "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}') · .NET $(dotnet --version) ·" \
+       "redis-server $(redis-server --version | grep -Eo 'v=[0-9.]+' | cut -d= -f2)$([ -n "$garnet" ] && echo ' · Garnet 2.2.8')"
+  echo
+  echo "\`redis-benchmark -t set,get -n $requests -r 100000 -d 100 -c 50 -P {1,16}\`, median of $rounds alternating rounds, requests/s:"
+  echo
+  header="| test | Estoraje | Redis |"; rule="| --- | ---: | ---: |"
+  [ -n "$garnet" ] && { header="$header Garnet |"; rule="$rule ---: |"; }
+  echo "$header Estoraje / Redis |$([ -n "$garnet" ] && echo ' Estoraje / Garnet |')"
+  echo "$rule ---: |$([ -n "$garnet" ] && echo ' ---: |')"
+  for pipeline in 1 16; do
+    for t in SET GET; do
+      declare -A m=()
+      for s in "${servers[@]}"; do
+        m[$s]=$(awk -v s="$s" -v p="$pipeline" -v t="$t" '$1==s && $2==p && $3==t {print $4}' "$results" | median)
+      done
+      row="| $t -P $pipeline | ${m[estoraje]} | ${m[redis]} |"
+      [ -n "$garnet" ] && row="$row ${m[garnet]} |"
+      row="$row $(awk -v a="${m[estoraje]}" -v b="${m[redis]}" 'BEGIN {printf "%.2f", a/b}') |"
+      [ -n "$garnet" ] && row="$row $(awk -v a="${m[estoraje]}" -v b="${m[garnet]}" 'BEGIN {printf "%.2f", a/b}') |"
+      echo "$row"
+    done
+  done
+  echo "<!-- bench:end -->"
+} > "$table"
+
+doc=docs/benchmarks.md
+if grep -q "<!-- bench:start -->" "$doc" 2>/dev/null; then
+  awk -v table="$table" '
+    /<!-- bench:start -->/ { while ((getline line < table) > 0) print line; skip=1; next }
+    /<!-- bench:end -->/ { skip=0; next }
+    !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
+else
+  cat "$table" >> "$doc"
+fi
+cat "$table"
