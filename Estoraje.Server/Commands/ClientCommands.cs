@@ -51,7 +51,8 @@ internal static class ClientCommands
         HashSet<long>? ids = null;
         for (var i = 2; i < request.Count; i++)
         {
-            if (request.Is(i, "TYPE"u8) && i + 1 < request.Count)
+            // As Redis: TYPE <type> alone, or ID followed by IDs only.
+            if (request.Is(i, "TYPE"u8) && request.Count == 4)
             {
                 i++;
                 if (!(request.Is(i, "NORMAL"u8) || request.Is(i, "MASTER"u8) || request.Is(i, "REPLICA"u8) || request.Is(i, "PUBSUB"u8)))
@@ -68,7 +69,8 @@ internal static class ClientCommands
                 ids ??= [];
                 for (i++; i < request.Count; i++)
                 {
-                    if (!RespInteger.TryParse(request[i], out var id) || id <= 0)
+                    // Zero and negative IDs are valid and match nobody.
+                    if (!RespInteger.TryParse(request[i], out var id))
                     {
                         client.Writer.WriteError("ERR Invalid client ID");
                         return;
@@ -149,6 +151,13 @@ internal static class ClientCommands
             }
             else if (request.Is(i, "USER"u8))
             {
+                // "default" is the only user there is.
+                if (value != "default")
+                {
+                    client.Writer.WriteError($"ERR No such user '{value}'");
+                    return;
+                }
+
                 user = value;
             }
             else if (request.Is(i, "MAXAGE"u8))

@@ -68,7 +68,7 @@ internal sealed class CommandTable
             new("info", -2, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Returns information about one, multiple or all commands.", ServerCommands.CommandInfo),
             new("docs", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns documentary information about one, multiple or all commands.", ServerCommands.CommandDocs),
             new("list", -2, Loading | Stale, 0, 0, 0, "server", "7.0.0", "Returns a list of command names.", ServerCommands.CommandList),
-            new("getkeys", -3, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Extracts the key names from an arbitrary command.", ServerCommands.CommandGetKeys),
+            new("getkeys", -4, Loading | Stale, 0, 0, 0, "server", "2.8.13", "Extracts the key names from an arbitrary command.", ServerCommands.CommandGetKeys),
             new("help", 2, Loading | Stale, 0, 0, 0, "server", "5.0.0", "Returns helpful text about the different subcommands.", ServerCommands.CommandHelp),
         ]),
         new("config", -2, None, 0, 0, 0, "server", "2.0.0", "A container for server configuration commands.", null,
@@ -216,7 +216,11 @@ internal sealed class CommandTable
     {
         var args = new StringBuilder();
         for (var i = 1; i < request.Count && args.Length < 128; i++)
-            args.Append('\'').Append(Errors.Truncate(request.GetString(i), 128 - args.Length)).Append("' ");
+        {
+            // Redis's '%.*s' with 128 minus what is written so far, the opening quote not counted yet.
+            var room = 128 - args.Length;
+            args.Append('\'').Append(Errors.Truncate(request.GetString(i), room)).Append("' ");
+        }
         return $"ERR unknown command '{Errors.Truncate(request.GetString(0), 128)}', with args beginning with: {args}";
     }
 }

@@ -135,8 +135,10 @@ internal static class ConnectionCommands
 
     public static void Select(ClientSession client, RespRequest request)
     {
-        if (!RespInteger.TryParse(request[1], out var db) || db is < int.MinValue or > int.MaxValue)
+        if (!RespInteger.TryParse(request[1], out var db))
             client.Writer.WriteError(Errors.NotInteger);
+        else if (db is < int.MinValue or > int.MaxValue)
+            client.Writer.WriteError(Errors.NotInt32);
         else if (db != 0)
             client.Writer.WriteError(Errors.DbIndexOutOfRange);
         else

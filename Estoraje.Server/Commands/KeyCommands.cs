@@ -74,7 +74,7 @@ internal static class KeyCommands
 
     public static void Scan(ClientSession client, RespRequest request)
     {
-        if (!ulong.TryParse(request[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
+        if (!TryParseCursor(request[1], out var cursor))
         {
             client.Writer.WriteError(Errors.InvalidCursor);
             return;
@@ -297,6 +297,33 @@ internal static class KeyCommands
 
     private static ValueKind ParseType(ReadOnlySpan<byte> name) =>
         System.Text.Ascii.EqualsIgnoreCase(name, "string"u8) ? ValueKind.String : (ValueKind)255;
+
+    // Redis reads the cursor with strtoul: an optional sign ('-' negates modulo 2^64), then digits; an empty
+    // cursor is 0. Leading spaces, trailing bytes and overflow are refused.
+    private static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        cursor = 0;
+        var negative = false;
+        if (!text.IsEmpty && text[0] is (byte)'+' or (byte)'-')
+        {
+            negative = text[0] == (byte)'-';
+            text = text[1..];
+            if (text.IsEmpty)
+                return false;
+        }
+
+        foreach (var c in text)
+        {
+            var digit = (uint)(c - '0');
+            if (digit > 9 || cursor > (ulong.MaxValue - digit) / 10)
+                return false;
+            cursor = cursor * 10 + digit;
+        }
+
+        if (negative)
+            cursor = unchecked(0UL - cursor);
+        return true;
+    }
 
     private static void RenameGeneric(ClientSession client, RespRequest request, bool onlyIfAbsent)
     {

@@ -56,7 +56,7 @@ internal static class ServerCommands
         {
             var command = FindByFullName(table, request.GetString(i));
             if (command is null)
-                client.Writer.WriteNullArray();
+                client.Writer.WriteNull();
             else
                 WriteCommandInfo(client.Writer, command);
         }
@@ -184,10 +184,26 @@ internal static class ServerCommands
 
     public static void ConfigGet(ClientSession client, RespRequest request)
     {
+        // As Redis: a name without glob characters is looked up ignoring case and echoed as given; a pattern
+        // matches names ignoring case and yields them as the table spells them.
         var found = new List<(string Name, string Value)>();
         for (var i = 2; i < request.Count; i++)
         {
-            var pattern = request[i];
+            var name = request.GetString(i);
+            if (name.AsSpan().IndexOfAny('[', '*', '?') < 0)
+            {
+                if (ConfigParameters.Find(name) is { } parameter && !found.Exists(f => string.Equals(f.Name, name, StringComparison.OrdinalIgnoreCase)))
+                    found.Add((name, parameter.Get(client.Server)));
+                continue;
+            }
+
+            var pattern = request.ToArray(i);
+            for (var j = 0; j < pattern.Length; j++)
+            {
+                if (pattern[j] is >= (byte)'A' and <= (byte)'Z')
+                    pattern[j] |= 0x20;
+            }
+
             foreach (var parameter in ConfigParameters.All)
             {
                 if (Glob.IsMatch(pattern, Encoding.ASCII.GetBytes(parameter.Name)) && !found.Exists(f => f.Name == parameter.Name))
@@ -205,13 +221,15 @@ internal static class ServerCommands
 
     public static void ConfigSet(ClientSession client, RespRequest request)
     {
+        // Redis 7 answers an odd count with a syntax error, not an arity error.
         if (request.Count % 2 != 0)
         {
-            client.Writer.WriteError(Errors.WrongArity("config|set"));
+            client.Writer.WriteError(Errors.Syntax);
             return;
         }
 
-        // All or nothing: every name and value is checked before any is applied.
+        // All or nothing, in Redis's order: every name is checked (unknown, immutable, given twice) before any
+        // value, and nothing is applied until every value is valid. The first problem found is the reply.
         var changes = new List<(ConfigParameter Parameter, string Value)>();
         for (var i = 2; i < request.Count; i += 2)
         {
@@ -229,14 +247,23 @@ internal static class ServerCommands
                 return;
             }
 
-            var value = request.GetString(i + 1);
-            if (parameter.Validate is not null && parameter.Validate(value) is { } problem)
+            if (changes.Exists(c => c.Parameter == parameter))
             {
-                client.Writer.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - {problem}");
+                client.Writer.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter");
                 return;
             }
 
-            changes.Add((parameter, value));
+            changes.Add((parameter, request.GetString(i + 1)));
+        }
+
+        foreach (var (parameter, value) in changes)
+        {
+            // A bad value is reported under the parameter's own name, as Redis does.
+            if (parameter.Validate is not null && parameter.Validate(value) is { } problem)
+            {
+                client.Writer.WriteError($"ERR CONFIG SET failed (possibly related to argument '{parameter.Name}') - {problem}");
+                return;
+            }
         }
 
         foreach (var (parameter, value) in changes)
@@ -322,7 +349,8 @@ internal static class ServerCommands
     {
         if (request.Is(1, "SLEEP"u8) && request.Count == 3)
         {
-            if (!Numbers.TryParseDouble(request[2], out var seconds) || seconds < 0 || double.IsInfinity(seconds))
+            // Thread.Sleep takes at most int.MaxValue ms (24.8 days); beyond, it would throw and drop the connection.
+            if (!Numbers.TryParseDouble(request[2], out var seconds) || seconds < 0 || seconds * 1000 > int.MaxValue)
             {
                 client.Writer.WriteError(Errors.NotFloat);
                 return;
@@ -353,7 +381,7 @@ internal static class ServerCommands
         foreach (var line in lines)
             client.Writer.WriteSimpleString(line);
         client.Writer.WriteSimpleString("HELP");
-        client.Writer.WriteSimpleString("    Print this help.");
+        client.Writer.WriteSimpleString("    Prints this help.");
     }
 
     private static CommandDefinition? FindByFullName(CommandTable table, string name)
@@ -475,10 +503,10 @@ internal static class ConfigParameters
         new("port", s => s.Options.Port.ToString(CultureInfo.InvariantCulture)),
         new("dir", s => Path.GetFullPath(s.Options.Dir)),
         new("requirepass", s => s.RequirePass, (s, v) => s.RequirePass = v),
-        new("maxclients", s => s.Options.MaxClients.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.MaxClients = int.Parse(v, CultureInfo.InvariantCulture), PositiveInt),
-        new("hz", s => s.Options.Hz.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.Hz = Math.Clamp(int.Parse(v, CultureInfo.InvariantCulture), 1, 500), PositiveInt),
-        new("proto-max-bulk-len", s => s.Options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, bulk: long.Parse(v, CultureInfo.InvariantCulture)), PositiveLong),
-        new("client-query-buffer-limit", s => s.Options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, query: long.Parse(v, CultureInfo.InvariantCulture)), PositiveLong),
+        new("maxclients", s => s.Options.MaxClients.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.MaxClients = (int)Math.Min(ParseInteger(v), int.MaxValue), Integer(1, uint.MaxValue)),
+        new("hz", s => s.Options.Hz.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.Hz = (int)Math.Clamp(ParseInteger(v), 1, 500), Integer(0, int.MaxValue)),
+        new("proto-max-bulk-len", s => s.Options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, bulk: ParseMemory(v)), Memory(1024 * 1024, long.MaxValue)),
+        new("client-query-buffer-limit", s => s.Options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, query: ParseMemory(v)), Memory(1024 * 1024, long.MaxValue)),
         new("storage", s => s.Options.Storage),
         new("databases", _ => "1"),
         new("save", _ => ""),
@@ -502,11 +530,49 @@ internal static class ConfigParameters
         return null;
     }
 
-    private static string? PositiveInt(string value) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "argument couldn't be parsed into an integer";
+    // Redis's numeric configs: an integer as string2ll reads it, then the bounds, with Redis's messages.
+    private static Func<string, string?> Integer(long min, long max) => value =>
+        !RespInteger.TryParse(Encoding.ASCII.GetBytes(value), out var n) ? "argument couldn't be parsed into an integer"
+        : n < min || n > max ? $"argument must be between {min} and {max} inclusive"
+        : null;
 
-    private static string? PositiveLong(string value) =>
-        long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? null : "argument couldn't be parsed into an integer";
+    // Memory configs take memtoull's <digits>[b|k|kb|m|mb|g|gb] instead.
+    private static Func<string, string?> Memory(long min, long max) => value =>
+        !TryParseMemory(value, out var n) ? "argument must be a memory value"
+        : n < min || n > max ? $"argument must be between {min} and {max} inclusive"
+        : null;
+
+    private static long ParseInteger(string value) => RespInteger.TryParse(Encoding.ASCII.GetBytes(value), out var n) ? n : 0;
+
+    private static long ParseMemory(string value) => TryParseMemory(value, out var n) ? n : 0;
+
+    // Too large a value reads as -1 (Redis wraps around to a negative number): out of bounds, not malformed.
+    private static bool TryParseMemory(string value, out long bytes)
+    {
+        bytes = 0;
+        var digits = 0;
+        while (digits < value.Length && char.IsAsciiDigit(value[digits]))
+            digits++;
+        long unit = value[digits..].ToLowerInvariant() switch
+        {
+            "" or "b" => 1,
+            "k" => 1000,
+            "kb" => 1024,
+            "m" => 1000 * 1000,
+            "mb" => 1024 * 1024,
+            "g" => 1000L * 1000 * 1000,
+            "gb" => 1024L * 1024 * 1024,
+            _ => 0,
+        };
+        if (unit == 0)
+            return false;
+        if (digits == 0)
+            return true;
+        bytes = long.TryParse(value.AsSpan(0, digits), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= long.MaxValue / unit
+            ? n * unit
+            : -1;
+        return true;
+    }
 
     private static void SetLimits(ServerContext server, long? bulk = null, long? query = null)
     {

@@ -19,6 +19,9 @@ internal static class StringCommands
         Expire = 32,
     }
 
+    /// <summary>Where the amount of an expiry option is and what it means.</summary>
+    private readonly record struct ExpiryOption(int Index, long UnitMs, bool Relative);
+
     public static void Get(ClientSession client, RespRequest request)
     {
         if (!TryReadString(client, request[1], out var value, out var found))
@@ -31,7 +34,8 @@ internal static class StringCommands
 
     public static void Set(ClientSession client, RespRequest request)
     {
-        if (!TryParseSetOptions(client, request, 3, allowSetOnly: true, out var flags, out var expiresAt))
+        if (!TryParseSetOptions(client, request, 3, allowSetOnly: true, out var flags, out var expiry) ||
+            !TryResolveExpiry(client, request, expiry, out var expiresAt))
             return;
         SetGeneric(client, request[1], request[2], flags, expiresAt);
     }
@@ -80,7 +84,7 @@ internal static class StringCommands
 
     public static void GetEx(ClientSession client, RespRequest request)
     {
-        if (!TryParseSetOptions(client, request, 2, allowSetOnly: false, out var flags, out var expiresAt))
+        if (!TryParseSetOptions(client, request, 2, allowSetOnly: false, out var flags, out var expiry))
             return;
         var store = client.Store;
         var key = request[1];
@@ -94,6 +98,9 @@ internal static class StringCommands
                 return;
             }
 
+            // Like Redis, the expiry amount is only checked once the key is found: a missing key is nil whatever it is.
+            if (!TryResolveExpiry(client, request, expiry, out var expiresAt))
+                return;
             if ((flags & SetFlags.Expire) != 0 && expiresAt <= store.Now)
                 store.Remove(key);
             else if ((flags & SetFlags.Expire) != 0)
@@ -253,7 +260,8 @@ internal static class StringCommands
                 return;
             }
 
-            if (offset + patch.Length > client.Server.Options.ProtoMaxBulkLen)
+            // Written so that a huge offset cannot overflow past the check.
+            if (offset > client.Server.Options.ProtoMaxBulkLen - patch.Length)
             {
                 client.Writer.WriteError(Errors.StringTooLong);
                 return;
@@ -585,19 +593,20 @@ internal static class StringCommands
         }
     }
 
-    // Redis's parseExtendedStringArgumentsOrReply, for SET (allowSetOnly) and GETEX.
+    // Redis's parseExtendedStringArgumentsOrReply, for SET (allowSetOnly) and GETEX. An option may be given
+    // twice (for an expiry, the last amount wins) but never with one it conflicts with: EX with PX, EX with
+    // KEEPTTL or PERSIST, NX with XX.
     private static bool TryParseSetOptions(ClientSession client, RespRequest request, int first, bool allowSetOnly,
-        out SetFlags flags, out long expiresAt)
+        out SetFlags flags, out ExpiryOption expiry)
     {
         flags = SetFlags.None;
-        expiresAt = 0;
+        expiry = new ExpiryOption(-1, 0, false);
         var expireIndex = -1;
         long unitMs = 0;
         var relative = false;
         for (var i = first; i < request.Count; i++)
         {
             var hasNext = i + 1 < request.Count;
-            var noExpiry = (flags & (SetFlags.Expire | SetFlags.KeepTtl | SetFlags.Persist)) == 0;
             if (allowSetOnly && request.Is(i, "NX"u8) && (flags & SetFlags.Xx) == 0)
             {
                 flags |= SetFlags.Nx;
@@ -610,17 +619,21 @@ internal static class StringCommands
             {
                 flags |= SetFlags.Get;
             }
-            else if (allowSetOnly && request.Is(i, "KEEPTTL"u8) && noExpiry)
+            else if (allowSetOnly && request.Is(i, "KEEPTTL"u8) && (flags & (SetFlags.Expire | SetFlags.Persist)) == 0)
             {
                 flags |= SetFlags.KeepTtl;
             }
-            else if (!allowSetOnly && request.Is(i, "PERSIST"u8) && noExpiry)
+            else if (!allowSetOnly && request.Is(i, "PERSIST"u8) && (flags & (SetFlags.Expire | SetFlags.KeepTtl)) == 0)
             {
                 flags |= SetFlags.Persist;
             }
-            else if (hasNext && noExpiry && TryExpiryUnit(request, i, out unitMs, out relative))
+            else if (hasNext && (flags & (SetFlags.KeepTtl | SetFlags.Persist)) == 0 &&
+                     TryExpiryUnit(request, i, out var unit, out var isRelative) &&
+                     ((flags & SetFlags.Expire) == 0 || (unit == unitMs && isRelative == relative)))
             {
                 flags |= SetFlags.Expire;
+                unitMs = unit;
+                relative = isRelative;
                 expireIndex = ++i;
             }
             else
@@ -630,15 +643,23 @@ internal static class StringCommands
             }
         }
 
-        if (expireIndex < 0)
+        expiry = new ExpiryOption(expireIndex, unitMs, relative);
+        return true;
+    }
+
+    // The amount of an EX/PX/EXAT/PXAT option as an absolute time (0 when there is none), or false after the error.
+    private static bool TryResolveExpiry(ClientSession client, RespRequest request, ExpiryOption expiry, out long expiresAt)
+    {
+        expiresAt = 0;
+        if (expiry.Index < 0)
             return true;
-        if (!RespInteger.TryParse(request[expireIndex], out var amount))
+        if (!RespInteger.TryParse(request[expiry.Index], out var amount))
         {
             client.Writer.WriteError(Errors.NotInteger);
             return false;
         }
 
-        return TryAbsoluteExpiry(client, amount, unitMs, relative, out expiresAt);
+        return TryAbsoluteExpiry(client, amount, expiry.UnitMs, expiry.Relative, out expiresAt);
     }
 
     private static bool TryExpiryUnit(RespRequest request, int i, out long unitMs, out bool relative)

@@ -1,0 +1,330 @@
+using System.Net;
+using Estoraje.IntegrationTests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Estoraje.IntegrationTests;
+
+/// <summary>
+/// StackExchange.Redis 3.x, the .NET client, against Estoraje over RESP2 and RESP3: every test runs once per
+/// protocol with its own keys.
+/// </summary>
+public sealed class StackExchangeRedisTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
+{
+    private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(15);
+
+    public static TheoryData<RedisProtocol> Protocols => new() { RedisProtocol.Resp2, RedisProtocol.Resp3 };
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Connect_completes_the_handshake_in_the_requested_protocol(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var endpoint = Server(redis);
+
+        Assert.True(redis.IsConnected);
+        Assert.Equal(protocol, endpoint.Protocol);
+        // The server agrees: its own view of the connection reports the same RESP version.
+        var info = (string?)await endpoint.ExecuteAsync("CLIENT", "INFO");
+        Assert.Contains($" resp={(protocol == RedisProtocol.Resp3 ? 3 : 2)} ", info, StringComparison.Ordinal);
+        Assert.Equal(new Version(7, 2, 4), endpoint.Version);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task StringSet_then_StringGet_returns_the_value(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "string");
+        byte[] binary = [0, 1, 2, (byte)'\r', (byte)'\n', 255];
+
+        Assert.True(await db.StringSetAsync(key, "héllo wörld"));
+        Assert.Equal("héllo wörld", await db.StringGetAsync(key));
+        Assert.True(await db.StringSetAsync(key + ":bin", binary));
+        Assert.Equal(binary, (byte[]?)await db.StringGetAsync(key + ":bin"));
+        Assert.True((await db.StringGetAsync(key + ":missing")).IsNull);
+        Assert.False(await db.StringSetAsync(key, "other", when: When.NotExists));
+        Assert.Equal("héllo wörld", await db.StringGetSetAsync(key, "next"));
+        Assert.Equal("next", await db.StringGetDeleteAsync(key));
+        Assert.False(await db.KeyExistsAsync(key));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task StringSet_with_expiry_sets_the_ttl_KeyTimeToLive_reports(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "expiry");
+
+        await db.StringSetAsync(key, "v", TimeSpan.FromSeconds(100));
+        var ttl = await db.KeyTimeToLiveAsync(key);
+
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, TimeSpan.FromSeconds(90), TimeSpan.FromSeconds(100));
+        Assert.Null(await db.KeyTimeToLiveAsync(key + ":persistent-missing"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task KeyExpire_sets_and_KeyPersist_removes_the_ttl(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "persist");
+        await db.StringSetAsync(key, "v");
+        Assert.Null(await db.KeyTimeToLiveAsync(key));
+
+        Assert.True(await db.KeyExpireAsync(key, TimeSpan.FromMinutes(10)));
+        Assert.InRange((await db.KeyTimeToLiveAsync(key))!.Value, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10));
+        var at = DateTime.UtcNow.AddHours(1);
+        Assert.True(await db.KeyExpireAsync(key, at));
+        Assert.InRange((await db.KeyExpireTimeAsync(key))!.Value, at.AddSeconds(-2), at.AddSeconds(2));
+
+        Assert.True(await db.KeyPersistAsync(key));
+        Assert.Null(await db.KeyTimeToLiveAsync(key));
+        Assert.False(await db.KeyPersistAsync(key));
+        Assert.False(await db.KeyExpireAsync(key + ":missing", TimeSpan.FromMinutes(1)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Key_with_a_short_expiry_disappears(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "short");
+
+        await db.StringSetAsync(key, "v", TimeSpan.FromMilliseconds(300));
+        Assert.Equal("v", await db.StringGetAsync(key));
+
+        var deadline = DateTime.UtcNow + s_deadline;
+        while (await db.KeyExistsAsync(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The key did not expire.");
+            await Task.Delay(TimeSpan.FromMilliseconds(50));
+        }
+
+        Assert.True((await db.StringGetAsync(key)).IsNull);
+        Assert.Null(await db.KeyTimeToLiveAsync(key));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Increment_and_decrement_count_in_integers_and_floats(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "counter");
+
+        Assert.Equal(1, await db.StringIncrementAsync(key));
+        Assert.Equal(11, await db.StringIncrementAsync(key, 10));
+        Assert.Equal(10, await db.StringDecrementAsync(key));
+        Assert.Equal(-5, await db.StringDecrementAsync(key, 15));
+        Assert.Equal(-3.5, await db.StringIncrementAsync(key, 1.5));
+        Assert.Equal(-1.25, await db.StringDecrementAsync(key, -2.25));
+        Assert.Equal("-1.25", await db.StringGetAsync(key));
+
+        await db.StringSetAsync(key, "not a number");
+        var error = await Assert.ThrowsAsync<RedisServerException>(() => db.StringIncrementAsync(key));
+        Assert.Equal("ERR value is not an integer or out of range", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task KeyDelete_removes_keys_with_unlink(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "delete");
+        await db.StringSetAsync([new(key + ":a", "1"), new(key + ":b", "2")]);
+
+        Assert.True(await db.KeyDeleteAsync(key + ":a"));
+        Assert.False(await db.KeyDeleteAsync(key + ":a"));
+        Assert.Equal(1, await db.KeyDeleteAsync([key + ":b", key + ":c"]));
+
+        Assert.False(await db.KeyExistsAsync(key + ":b"));
+        // Against a 7.x server the client deletes with UNLINK, not DEL.
+        var stats = (string?)await Server(redis).ExecuteAsync("INFO", "commandstats");
+        Assert.Contains("cmdstat_unlink:calls=", stats, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task KeyExists_counts_the_existing_keys(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "exists");
+        await db.StringSetAsync(key, "v");
+
+        Assert.True(await db.KeyExistsAsync(key));
+        Assert.False(await db.KeyExistsAsync(key + ":missing"));
+        Assert.Equal(2, await db.KeyExistsAsync([key, key + ":missing", key]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task KeyRename_moves_the_value_and_its_ttl(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "rename");
+        await db.StringSetAsync(key, "v", TimeSpan.FromMinutes(5));
+
+        Assert.True(await db.KeyRenameAsync(key, key + ":new"));
+
+        Assert.False(await db.KeyExistsAsync(key));
+        Assert.Equal("v", await db.StringGetAsync(key + ":new"));
+        Assert.NotNull(await db.KeyTimeToLiveAsync(key + ":new"));
+        await db.StringSetAsync(key + ":taken", "t");
+        Assert.False(await db.KeyRenameAsync(key + ":new", key + ":taken", When.NotExists));
+        Assert.Equal("t", await db.StringGetAsync(key + ":taken"));
+        var error = await Assert.ThrowsAsync<RedisServerException>(() => db.KeyRenameAsync(key + ":missing", key + ":other"));
+        Assert.Equal("ERR no such key", error.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Batch_of_10000_sets_then_10000_gets_returns_every_value(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "batch");
+        const int count = 10_000;
+
+        var writes = db.CreateBatch();
+        var sets = new Task<bool>[count];
+        for (var i = 0; i < count; i++)
+            sets[i] = writes.StringSetAsync($"{key}:{i}", $"value-{i}");
+        writes.Execute();
+        Assert.All(await Task.WhenAll(sets), Assert.True);
+
+        var reads = db.CreateBatch();
+        var gets = new Task<RedisValue>[count];
+        for (var i = 0; i < count; i++)
+            gets[i] = reads.StringGetAsync($"{key}:{i}");
+        reads.Execute();
+        var values = await Task.WhenAll(gets);
+        for (var i = 0; i < count; i++)
+            Assert.Equal($"value-{i}", values[i]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Pipelined_10000_async_sets_then_gets_return_every_value(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "pipelined");
+        const int count = 10_000;
+
+        var sets = new Task<bool>[count];
+        for (var i = 0; i < count; i++)
+            sets[i] = db.StringSetAsync($"{key}:{i}", i.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.All(await Task.WhenAll(sets), Assert.True);
+
+        var gets = new Task<RedisValue>[count];
+        for (var i = 0; i < count; i++)
+            gets[i] = db.StringGetAsync($"{key}:{i}");
+        var values = await Task.WhenAll(gets);
+        for (var i = 0; i < count; i++)
+            Assert.Equal(i, (int)values[i]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Transaction_fails_cleanly_since_multi_is_not_served_and_the_connection_keeps_working(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "transaction");
+
+        var transaction = db.CreateTransaction();
+        var queued = transaction.StringIncrementAsync(key);
+
+        var error = await Assert.ThrowsAsync<RedisServerException>(() => transaction.ExecuteAsync());
+
+        Assert.Equal("ERR unknown command 'EXEC', with args beginning with: ", error.Message);
+        Assert.Equal(error.Message, (await Assert.ThrowsAsync<RedisServerException>(() => queued)).Message);
+        // MULTI was refused, so the server ran the queued INCR as a plain command: a failed transaction here
+        // does not mean nothing changed.
+        Assert.Equal(1, (long)await db.StringGetAsync(key));
+        Assert.True(redis.IsConnected);
+        Assert.True(await db.StringSetAsync(key + ":after", "still works"));
+        Assert.Equal("still works", await db.StringGetAsync(key + ":after"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Execute_info_returns_the_server_sections(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+
+        var info = (string?)await redis.GetDatabase().ExecuteAsync("INFO");
+
+        Assert.Contains("# Server\r\nredis_version:7.2.4\r\n", info, StringComparison.Ordinal);
+        Assert.Contains("loading:0", info, StringComparison.Ordinal);
+        Assert.Contains($"tcp_port:{server.Port}", info, StringComparison.Ordinal);
+        var parsed = await Server(redis).InfoAsync("clients");
+        Assert.Contains(parsed.SelectMany(group => group), pair => pair.Key == "connected_clients");
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Server_keys_scans_every_matching_key(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "scan");
+        await db.StringSetAsync(Enumerable.Range(0, 1000).Select(i => new KeyValuePair<RedisKey, RedisValue>($"{key}:{i}", i)).ToArray());
+
+        var found = new List<string>();
+        await foreach (var k in Server(redis).KeysAsync(pattern: key + ":*", pageSize: 100))
+            found.Add(k!);
+
+        Assert.Equal(Enumerable.Range(0, 1000).Select(i => $"{key}:{i}").Order(StringComparer.Ordinal), found.Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(found.Count, Server(redis).Keys(pattern: key + ":*", pageSize: 250).Count());
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Ping_round_trips_on_the_database_and_the_server(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+
+        var viaDatabase = await redis.GetDatabase().PingAsync();
+        var viaServer = await Server(redis).PingAsync();
+
+        Assert.InRange(viaDatabase, TimeSpan.Zero, s_deadline);
+        Assert.InRange(viaServer, TimeSpan.Zero, s_deadline);
+    }
+
+    private async Task<ConnectionMultiplexer> ConnectAsync(RedisProtocol protocol)
+    {
+        var options = new ConfigurationOptions
+        {
+            EndPoints = { new IPEndPoint(IPAddress.Loopback, server.Port) },
+            Protocol = protocol,
+            AbortOnConnectFail = true,
+            AllowAdmin = true,
+            ConnectRetry = 1,
+            ConnectTimeout = (int)s_deadline.TotalMilliseconds,
+            SyncTimeout = (int)s_deadline.TotalMilliseconds,
+            AsyncTimeout = (int)s_deadline.TotalMilliseconds,
+        };
+        var log = new StringWriter();
+        try
+        {
+            return await ConnectionMultiplexer.ConnectAsync(options, log);
+        }
+        catch (RedisConnectionException ex)
+        {
+            throw new InvalidOperationException($"Connecting failed: {ex.Message}{Environment.NewLine}{log}", ex);
+        }
+    }
+
+    private static IServer Server(ConnectionMultiplexer redis) => redis.GetServer(redis.GetEndPoints().Single());
+
+    private static string Key(RedisProtocol protocol, string name) => $"se:{protocol}:{name}";
+}
