@@ -14,6 +14,7 @@ public sealed class RespWriter
     private static ReadOnlySpan<byte> Crlf => "\r\n"u8;
 
     private IBufferWriter<byte> _output;
+    private long _written;
 
     /// <summary>Creates a writer over <paramref name="output"/>, speaking RESP2.</summary>
     public RespWriter(IBufferWriter<byte> output) => _output = output;
@@ -31,12 +32,15 @@ public sealed class RespWriter
         set => _output = value;
     }
 
+    /// <summary>Bytes written so far: lets a caller tell whether a reply was started.</summary>
+    public long BytesWritten => _written;
+
     /// <summary>Copies pre-encoded RESP (a canned reply such as <c>+OK\r\n</c>).</summary>
     public void WriteRaw(ReadOnlySpan<byte> encoded)
     {
         var span = _output.GetSpan(encoded.Length);
         encoded.CopyTo(span);
-        _output.Advance(encoded.Length);
+        Advance(encoded.Length);
     }
 
     /// <summary><c>+OK</c>.</summary>
@@ -59,7 +63,7 @@ public sealed class RespWriter
         var n = 1 + FormatInt64(value, span[1..]);
         span[n++] = (byte)'\r';
         span[n++] = (byte)'\n';
-        _output.Advance(n);
+        Advance(n);
     }
 
     /// <summary>A bulk string.</summary>
@@ -78,7 +82,7 @@ public sealed class RespWriter
         Encoding.UTF8.GetBytes(value, span);
         span[length] = (byte)'\r';
         span[length + 1] = (byte)'\n';
-        _output.Advance(length + 2);
+        Advance(length + 2);
     }
 
     /// <summary>A bulk string holding the decimal text of <paramref name="value"/>.</summary>
@@ -160,8 +164,14 @@ public sealed class RespWriter
         var span = _output.GetSpan(4);
         Encoding.ASCII.GetBytes(format, span);
         span[3] = (byte)':';
-        _output.Advance(4);
+        Advance(4);
         WritePayload(text);
+    }
+
+    private void Advance(int count)
+    {
+        _output.Advance(count);
+        _written += count;
     }
 
     /// <summary>Formats an integer as ASCII decimal digits; returns the byte count (at most 20).</summary>
@@ -285,7 +295,7 @@ public sealed class RespWriter
         var n = 1 + FormatInt64(length, span[1..]);
         span[n++] = (byte)'\r';
         span[n++] = (byte)'\n';
-        _output.Advance(n);
+        Advance(n);
     }
 
     private void WritePayload(ReadOnlySpan<byte> value)
@@ -296,7 +306,7 @@ public sealed class RespWriter
             var span = _output.GetSpan(Math.Min(value.Length, 64 * 1024));
             var n = Math.Min(span.Length, value.Length);
             value[..n].CopyTo(span);
-            _output.Advance(n);
+            Advance(n);
             value = value[n..];
         }
 
@@ -316,7 +326,7 @@ public sealed class RespWriter
 
         span[text.Length + 1] = (byte)'\r';
         span[text.Length + 2] = (byte)'\n';
-        _output.Advance(text.Length + 3);
+        Advance(text.Length + 3);
     }
 
     private void WriteLine(byte prefix, string text)

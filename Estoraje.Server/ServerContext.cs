@@ -4,17 +4,20 @@ using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
+using Microsoft.Extensions.Logging;
 
 namespace Estoraje.Server;
 
 /// <summary>What every connection of one node shares: settings, the store, the command table, clients and counters.</summary>
-internal sealed class ServerContext
+internal sealed partial class ServerContext
 {
     private readonly SessionCounters _retired = new(CommandTable.Instance.AllWithSubcommands.Count);
+    private readonly ILogger _logger;
     private long _nextClientId;
 
-    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown)
+    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null)
     {
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Options = options;
         Store = store;
         Time = time;
@@ -52,6 +55,18 @@ internal sealed class ServerContext
     public long LastSave => StartedAt.ToUnixTimeSeconds();
 
     public long NextClientId() => Interlocked.Increment(ref _nextClientId);
+
+    public void ReportCommandFailure(string command, Exception exception) =>
+        LogCommandFailure(_logger, command, exception);
+
+    public void ReportConnectionFailure(long clientId, Exception exception) =>
+        LogConnectionFailure(_logger, clientId, exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Command '{Command}' failed")]
+    private static partial void LogCommandFailure(ILogger logger, string command, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Connection of client {ClientId} failed and was closed")]
+    private static partial void LogConnectionFailure(ILogger logger, long clientId, Exception exception);
 
     /// <summary>Keeps the counts of a closed connection.</summary>
     public void Retire(SessionCounters counters)

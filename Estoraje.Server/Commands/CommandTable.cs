@@ -204,7 +204,24 @@ internal sealed class CommandTable
 
         client.LastCommand = command.FullName;
         var started = Stopwatch.GetTimestamp();
-        command.Handler!(client, request);
+        var replyStart = client.Writer.BytesWritten;
+        try
+        {
+            command.Handler!(client, request);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug in one command must not take the server, or even the connection, down: the client gets
+            // an error in place of the reply. A reply already half written cannot be taken back, so then
+            // the connection is closed after what was written.
+            Interlocked.Increment(ref command.Stats.FailedCalls);
+            client.Server.ReportCommandFailure(command.FullName, ex);
+            if (client.Writer.BytesWritten == replyStart)
+                client.Writer.WriteError($"ERR internal error while executing '{command.FullName}'");
+            else
+                client.CloseAfterReply = true;
+        }
+
         var elapsed = Stopwatch.GetElapsedTime(started);
         var counters = client.Counters;
         counters.Calls[command.Index]++;

@@ -31,7 +31,16 @@ public static class EstorajeHost
         });
 
         var options = new ServerOptions();
-        builder.Configuration.Bind(options);
+        try
+        {
+            builder.Configuration.Bind(options);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A value of the wrong form (--port abc, --proto-max-bulk-len 1mb): say which, don't crash.
+            Console.Error.WriteLine($"Invalid configuration: {ex.Message} {ex.InnerException?.Message}");
+            return 2;
+        }
         if (options.Storage != "memory")
         {
             Console.Error.WriteLine($"Unknown storage engine '{options.Storage}' (supported: memory).");
@@ -50,7 +59,8 @@ public static class EstorajeHost
             options,
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<IHostApplicationLifetime>().StopApplication));
+            sp.GetRequiredService<IHostApplicationLifetime>().StopApplication,
+            sp.GetRequiredService<ILogger<ServerContext>>()));
         // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);

@@ -112,6 +112,12 @@ internal sealed partial class RespListener : BackgroundService
         {
             fault = ex;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Anything else is a bug: close this connection only, and say why.
+            server.ReportConnectionFailure(session.Id, ex);
+            fault = ex;
+        }
         finally
         {
             server.Clients.TryRemove(session.Id, out _);

@@ -1,0 +1,50 @@
+using System.Diagnostics;
+using System.Reflection;
+using Estoraje.IntegrationTests.Infrastructure;
+
+namespace Estoraje.IntegrationTests;
+
+/// <summary>
+/// StackExchange.Redis 2.7 (what Microsoft.Extensions.Caching.StackExchangeRedis pulls in): its handshake has
+/// no HELLO and asks CONFIG GET slave-read-only. It runs as the LegacyClient program, since one project can
+/// reference only one version of the package.
+/// </summary>
+public sealed class LegacyClientTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
+{
+    [Fact]
+    public async Task StackExchange_Redis_2_7_connects_and_works()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(FindLegacyClient());
+        info.ArgumentList.Add(server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var client = Process.Start(info)!;
+        var output = client.StandardOutput.ReadToEndAsync();
+        var error = client.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await client.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            client.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        Assert.True(client.ExitCode == 0, $"LegacyClient exited {client.ExitCode}:\n{await output}\n{await error}");
+        Assert.Contains("all checks passed", await output, StringComparison.Ordinal);
+    }
+
+    private static string FindLegacyClient()
+    {
+        var configuration = typeof(LegacyClientTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var dll = Path.Combine(dir.FullName, "Estoraje.IntegrationTests", "LegacyClient", "bin", configuration, "net10.0", "LegacyClient.dll");
+            if (File.Exists(dll))
+                return dll;
+        }
+
+        throw new FileNotFoundException("LegacyClient.dll is not built (it is built with Estoraje.IntegrationTests).");
+    }
+}
