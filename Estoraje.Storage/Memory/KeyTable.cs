@@ -34,6 +34,12 @@ internal sealed class KeyTable
 
     public int Count => _used - _freeCount;
 
+    /// <summary>
+    /// Bytes held by this shard's keys and values, kept by the store under the shard lock: one shared
+    /// counter updated atomically by every write would bounce its cache line between cores.
+    /// </summary>
+    public long UsedBytes { get; set; }
+
     public int ExpiringCount => _expiringCount;
 
     public int BucketCount => _buckets.Length;
@@ -156,6 +162,7 @@ internal sealed class KeyTable
         _freeCount = 0;
         _expiring = new int[4];
         _expiringCount = 0;
+        UsedBytes = 0;
     }
 
     /// <summary>

@@ -17,7 +17,6 @@ public sealed class MemoryStore : IKeyValueStore
     private readonly TimeProvider _time;
     private readonly Lock[] _locks = new Lock[ShardCount];
     private readonly KeyTable[] _tables = new KeyTable[ShardCount];
-    private long _usedBytes;
     private long _expiredTotal;
 
     /// <summary>Creates an empty store on <paramref name="time"/> (the system clock when null).</summary>
@@ -59,7 +58,16 @@ public sealed class MemoryStore : IKeyValueStore
     public long ExpiredTotal => Interlocked.Read(ref _expiredTotal);
 
     /// <inheritdoc />
-    public long UsedBytes => Interlocked.Read(ref _usedBytes);
+    public long UsedBytes
+    {
+        get
+        {
+            long n = 0;
+            foreach (var t in _tables)
+                n += t.UsedBytes;
+            return n;
+        }
+    }
 
     /// <inheritdoc />
     public long Now => _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -126,7 +134,7 @@ public sealed class MemoryStore : IKeyValueStore
             e.Length = length;
             e.LastAccess = Now;
             table.SetExpiry(i, expiresAt);
-            Interlocked.Add(ref _usedBytes, delta);
+            table.UsedBytes += delta;
         }
     }
 
@@ -154,7 +162,7 @@ public sealed class MemoryStore : IKeyValueStore
                 // Grow geometrically so repeated APPENDs cost amortized O(1) per byte, as in Redis (sdsMakeRoomFor).
                 var grown = new byte[length < 1024 * 1024 ? length * 2 : length + 1024 * 1024];
                 current.AsSpan(0, e.Length).CopyTo(grown);
-                Interlocked.Add(ref _usedBytes, grown.Length - current.Length);
+                table.UsedBytes += grown.Length - current.Length;
                 current = grown;
                 e.Value = grown;
             }
@@ -206,7 +214,6 @@ public sealed class MemoryStore : IKeyValueStore
         {
             foreach (var t in _tables)
                 t.Clear();
-            Interlocked.Exchange(ref _usedBytes, 0);
         }
     }
 
@@ -353,10 +360,10 @@ public sealed class MemoryStore : IKeyValueStore
     // As Redis's keyIsExpired: a key lives through its expiry millisecond and is gone after it.
     private static bool IsExpired(long expiresAt, long now) => expiresAt != 0 && now > expiresAt;
 
-    private void RemoveEntry(KeyTable table, int i)
+    private static void RemoveEntry(KeyTable table, int i)
     {
         ref var e = ref table[i];
-        Interlocked.Add(ref _usedBytes, -(e.Key!.Length + EntryOverhead + Capacity(e.Value)));
+        table.UsedBytes -= e.Key!.Length + EntryOverhead + Capacity(e.Value);
         table.RemoveAt(i);
     }
 
