@@ -313,6 +313,21 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
         Assert.Equal(0, await doomed.WaitForExitAsync(s_exitTimeout));
     }
 
+    [Fact]
+    public async Task Sigterm_closes_client_connections_and_the_server_exits_with_code_0()
+    {
+        await using var doomed = await EstorajeServerProcess.StartAsync();
+        await using var connection = await RespConnection.ConnectAsync(doomed.Port);
+        Assert.Equal("+PONG\r\n", await connection.CommandAsync("PING"));
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", doomed.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+
+        Assert.Equal("", await connection.ReadUntilClosedAsync());
+        Assert.Equal(0, await doomed.WaitForExitAsync(s_exitTimeout));
+        Assert.Contains("Shutting down", doomed.Output, StringComparison.Ordinal);
+    }
+
     private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
     {
         var deadline = DateTime.UtcNow + RespConnection.DefaultTimeout;
