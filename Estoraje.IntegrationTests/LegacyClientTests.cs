@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using Estoraje.IntegrationTests.Infrastructure;
 
@@ -14,25 +13,11 @@ public sealed class LegacyClientTests(EstorajeFixture server) : IClassFixture<Es
     [Fact]
     public async Task StackExchange_Redis_2_7_connects_and_works()
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(FindLegacyClient());
-        info.ArgumentList.Add(server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var client = Process.Start(info)!;
-        var output = client.StandardOutput.ReadToEndAsync();
-        var error = client.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await client.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            client.Kill(entireProcessTree: true);
-            throw;
-        }
+        var (exitCode, output, error) = await ClientProgram.RunAsync("dotnet",
+            [FindLegacyClient(), server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
-        Assert.True(client.ExitCode == 0, $"LegacyClient exited {client.ExitCode}:\n{await output}\n{await error}");
-        Assert.Contains("all checks passed", await output, StringComparison.Ordinal);
+        Assert.True(exitCode == 0, $"LegacyClient exited {exitCode}:\n{output}\n{error}");
+        Assert.Contains("all checks passed", output, StringComparison.Ordinal);
     }
 
     private static string FindLegacyClient()

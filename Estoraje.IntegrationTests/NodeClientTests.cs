@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Estoraje.IntegrationTests.Infrastructure;
 
 namespace Estoraje.IntegrationTests;
@@ -16,30 +15,11 @@ public sealed class NodeClientTests(EstorajeFixture server) : IClassFixture<Esto
         Assert.True(Directory.Exists(Path.Combine(directory, "node_modules", "ioredis")),
             $"ioredis is not installed: run 'npm ci' in {directory} (scripts/test.sh does).");
 
-        var info = new ProcessStartInfo("node")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        info.ArgumentList.Add("smoke.mjs");
-        info.ArgumentList.Add(server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var node = Process.Start(info)!;
-        var output = node.StandardOutput.ReadToEndAsync();
-        var error = node.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await node.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            node.Kill(entireProcessTree: true);
-            throw;
-        }
+        var (exitCode, output, error) = await ClientProgram.RunAsync("node",
+            ["smoke.mjs", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)], directory);
 
-        Assert.True(node.ExitCode == 0, $"node smoke.mjs exited {node.ExitCode}:\n{await output}\n{await error}");
-        Assert.Contains("# pass 2", await output, StringComparison.Ordinal);
+        Assert.True(exitCode == 0, $"node smoke.mjs exited {exitCode}:\n{output}\n{error}");
+        Assert.Contains("# pass 2", output, StringComparison.Ordinal);
     }
 
     private static string FindNodeClients()

@@ -127,11 +127,8 @@ internal static class StringCommands
 
     public static void MSet(ClientSession client, RespRequest request)
     {
-        if (request.Count % 2 == 0)
-        {
-            client.Writer.WriteError(Errors.WrongArity("mset"));
+        if (!HasKeyValuePairs(client, request))
             return;
-        }
 
         var store = client.Store;
         using (store.Lock(KeyMask(store, request, 1, 2)))
@@ -145,11 +142,8 @@ internal static class StringCommands
 
     public static void MSetNx(ClientSession client, RespRequest request)
     {
-        if (request.Count % 2 == 0)
-        {
-            client.Writer.WriteError(Errors.WrongArity("msetnx"));
+        if (!HasKeyValuePairs(client, request))
             return;
-        }
 
         var store = client.Store;
         using (store.Lock(KeyMask(store, request, 1, 2)))
@@ -523,6 +517,15 @@ internal static class StringCommands
         for (var i = first; i < request.Count; i += step)
             mask |= store.ShardMask(request[i]);
         return mask;
+    }
+
+    // MSET and MSETNX take key/value pairs: an odd count of them is an arity error, as Redis reports it.
+    private static bool HasKeyValuePairs(ClientSession client, RespRequest request)
+    {
+        if (request.Count % 2 == 1)
+            return true;
+        client.Writer.WriteError(Errors.WrongArity(client.LastCommand));
+        return false;
     }
 
     private static void Store(IKeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long expiresAt) =>
