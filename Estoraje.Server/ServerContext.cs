@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Estoraje.Resp;
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
@@ -26,7 +27,16 @@ internal sealed partial class ServerContext
         RequirePass = options.RequirePass;
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        var self = $"{options.Bind.Split(' ')[0]}:{options.Port}";
+        var nodeId = options.NodeId.Length > 0 ? options.NodeId : RunId;
+        IClusterMembership membership = options.Members.Length > 0
+            ? StaticMembership.Parse(nodeId, options.Members, replicas: 1)
+            : new StaticMembership(ClusterView.Standalone(nodeId, self));
+        Router = new Router(membership, options.ClusterSecret, TimeSpan.FromSeconds(5));
     }
+
+    /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
+    public Router Router { get; }
 
     public ServerOptions Options { get; }
 

@@ -99,6 +99,9 @@ internal sealed class CommandTable
             new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "5.0.0", "Returns helpful text about the different subcommands.", ClusterCommands.Help),
         ]),
 
+        // Between nodes
+        new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
+
         // Strings
         new("get", 2, ReadOnly | Fast, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", StringCommands.Get),
         new("set", -3, Write | DenyOom, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),
@@ -169,11 +172,22 @@ internal sealed class CommandTable
     /// <summary>Resolves, checks and runs one request, writing its reply (or Redis's error) to the client.</summary>
     public void Execute(ClientSession client, RespRequest request)
     {
+        var command = Resolve(client, request);
+        if (command is not null)
+            Execute(client, command, request);
+    }
+
+    /// <summary>
+    /// Finds the command (or subcommand) of a request and checks its arity and the auth gate; on failure
+    /// writes Redis's error and returns null.
+    /// </summary>
+    public CommandDefinition? Resolve(ClientSession client, RespRequest request)
+    {
         var command = Find(request[0]);
         if (command is null)
         {
             client.Writer.WriteError(UnknownCommand(request));
-            return;
+            return null;
         }
 
         if (command.HasSubcommands && request.Count >= 2)
@@ -182,7 +196,7 @@ internal sealed class CommandTable
             if (sub is null)
             {
                 client.Writer.WriteError(Errors.UnknownSubcommand(request.GetString(1), command.Name));
-                return;
+                return null;
             }
 
             command = sub;
@@ -192,16 +206,22 @@ internal sealed class CommandTable
         {
             Interlocked.Increment(ref command.Stats.RejectedCalls);
             client.Writer.WriteError(Errors.WrongArity(command.FullName));
-            return;
+            return null;
         }
 
         if (!client.Authenticated && (command.Flags & NoAuth) == 0)
         {
             Interlocked.Increment(ref command.Stats.RejectedCalls);
             client.Writer.WriteError(Errors.NoAuth);
-            return;
+            return null;
         }
 
+        return command;
+    }
+
+    /// <summary>Runs a resolved command here, counting it for INFO commandstats.</summary>
+    public static void Execute(ClientSession client, CommandDefinition command, RespRequest request)
+    {
         client.LastCommand = command.FullName;
         var started = Stopwatch.GetTimestamp();
         var replyStart = client.Writer.BytesWritten;

@@ -40,11 +40,35 @@ public sealed class ServerOptions
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
+    /// <summary>etcd endpoints (comma-separated URLs); empty runs the node standalone.</summary>
+    public string Etcd { get; set; } = "";
+
+    /// <summary>A fixed member list, <c>id@clienthost:port@peerhost:port,...</c>, for a cluster without etcd.</summary>
+    public string Members { get; set; } = "";
+
+    /// <summary>This node's id in the cluster.</summary>
+    public string NodeId { get; set; } = "";
+
+    /// <summary>Whether this node is part of a cluster (and so listens on its peer port).</summary>
+    public bool Clustered => Etcd.Length > 0 || Members.Length > 0;
+
+    /// <summary>Port other nodes forward commands to; 0 means the client port + 10000.</summary>
+    public int PeerPort { get; set; }
+
+    /// <summary>Secret peers present on the peer port (ESTORAJE.PEER).</summary>
+    public string ClusterSecret { get; set; } = "";
+
+    /// <summary>The peer port in effect.</summary>
+    public int EffectivePeerPort => PeerPort != 0 ? PeerPort : Port + 10000;
+
     /// <summary>redis-server style flags whose names differ from the property names.</summary>
     public static IDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>
     {
         ["--proto-max-bulk-len"] = nameof(ProtoMaxBulkLen),
         ["--client-query-buffer-limit"] = nameof(ClientQueryBufferLimit),
         ["--inline-completions"] = nameof(InlineCompletions),
+        ["--peer-port"] = nameof(PeerPort),
+        ["--cluster-secret"] = nameof(ClusterSecret),
+        ["--node-id"] = nameof(NodeId),
     };
 }

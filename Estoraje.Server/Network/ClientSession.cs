@@ -10,8 +10,9 @@ internal sealed class ClientSession : IDisposable
 {
     private readonly CancellationTokenSource _kill = new();
 
-    public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress)
+    public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress, bool onPeerPort = false)
     {
+        OnPeerPort = onPeerPort;
         Server = server;
         Writer = new RespWriter(output);
         Id = server.NextClientId();
@@ -20,7 +21,8 @@ internal sealed class ClientSession : IDisposable
         CreatedAt = server.NowMs;
         LastInteraction = CreatedAt;
         Parser = new RequestParser(server.Limits);
-        Authenticated = string.IsNullOrEmpty(server.RequirePass);
+        // A peer-port connection must present the cluster secret (ESTORAJE.PEER) before anything else.
+        Authenticated = !onPeerPort && string.IsNullOrEmpty(server.RequirePass);
         Parser.Authenticated = Authenticated;
     }
 
@@ -57,6 +59,12 @@ internal sealed class ClientSession : IDisposable
     public bool NoTouch { get; set; }
 
     public bool Authenticated { get; private set; }
+
+    /// <summary>Accepted on the peer port: only ESTORAJE.PEER is served until it authenticates.</summary>
+    public bool OnPeerPort { get; }
+
+    /// <summary>Another node's connection: its commands run here, never routed again.</summary>
+    public bool IsPeer { get; set; }
 
     /// <summary>Set by QUIT, CLIENT KILL of oneself and protocol errors: close once the replies are flushed.</summary>
     public bool CloseAfterReply { get; set; }

@@ -3,6 +3,8 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using Estoraje.Resp;
+using Estoraje.Server.Cluster;
+using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -42,15 +44,21 @@ internal sealed partial class RespListener : BackgroundService
 
         foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
-            var endpoint = new IPEndPoint(IPAddress.Parse(address), _server.Options.Port);
-            var listener = new Server(this);
-            listener.Listen(endpoint, endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp, 511, send, receive);
-            _listeners.Add(listener);
-            LogListening(endpoint);
+            Listen(new IPEndPoint(IPAddress.Parse(address), _server.Options.Port), peerPort: false, send, receive);
+            if (_server.Options.Clustered)
+                Listen(new IPEndPoint(IPAddress.Parse(address), _server.Options.EffectivePeerPort), peerPort: true, send, receive);
         }
 
         LogReady(_server.Options.Port);
         return Task.CompletedTask;
+    }
+
+    private void Listen(IPEndPoint endpoint, bool peerPort, PipeOptions send, PipeOptions receive)
+    {
+        var listener = new Server(this, peerPort);
+        listener.Listen(endpoint, endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp, 511, send, receive);
+        _listeners.Add(listener);
+        LogListening(endpoint, peerPort ? "peers" : "clients");
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -63,9 +71,10 @@ internal sealed partial class RespListener : BackgroundService
         await base.StopAsync(cancellationToken);
         foreach (var listener in _listeners)
             listener.Dispose();
+        await _server.Router.DisposeAsync();
     }
 
-    private async Task RunClientAsync(IDuplexPipe transport, EndPoint? remote)
+    private async Task RunClientAsync(IDuplexPipe transport, EndPoint? remote, bool peerPort)
     {
         var input = transport.Input;
         var output = transport.Output;
@@ -81,8 +90,9 @@ internal sealed partial class RespListener : BackgroundService
             return;
         }
 
-        var local = $"{_server.Options.Bind.Split(' ')[0]}:{_server.Options.Port}";
-        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local);
+        var port = peerPort ? _server.Options.EffectivePeerPort : _server.Options.Port;
+        var local = $"{_server.Options.Bind.Split(' ')[0]}:{port}";
+        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort);
         server.Clients[session.Id] = session;
         Exception? fault = null;
         try
@@ -93,7 +103,11 @@ internal sealed partial class RespListener : BackgroundService
                 var buffer = result.Buffer;
                 var before = buffer.Length;
                 session.LastInteraction = server.NowMs;
-                ProcessBatch(session, ref buffer);
+                // Commands run synchronously until one belongs to another node: it is forwarded, its reply
+                // awaited and appended in order, and the rest of the batch goes on.
+                ForwardedCommand? forward;
+                while ((forward = ProcessBatch(session, ref buffer)) is not null)
+                    await ForwardAsync(session, forward);
                 Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
 
@@ -128,15 +142,52 @@ internal sealed partial class RespListener : BackgroundService
         }
     }
 
-    private static void ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
+    private static async Task ForwardAsync(ClientSession session, ForwardedCommand forward)
+    {
+        try
+        {
+            var reply = await session.Server.Router.ForwardAsync(forward.Target, forward.Request, session.Writer.Protocol);
+            session.Writer.WriteRaw(reply);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or TimeoutException or ConnectionResetException
+                                       or ConnectionAbortedException or ObjectDisposedException)
+        {
+            // Never a wrong value: the client may retry once the cluster view has caught up.
+            session.Writer.WriteError($"TRYAGAIN the primary of this key ({forward.Target.Id}) cannot be reached: {ex.Message}");
+        }
+    }
+
+    // Runs the complete requests of the buffer; returns the first one that belongs to another node, or null.
+    private static ForwardedCommand? ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
     {
         var parser = session.Parser;
+        var table = session.Server.Commands;
+        var router = session.Server.Router;
         while (!session.CloseAfterReply)
         {
             var status = parser.TryParse(ref buffer, out var request);
             if (status == ParseStatus.Done)
             {
-                session.Server.Commands.Execute(session, request);
+                var command = table.Resolve(session, request);
+                if (command is null)
+                    continue;
+                if (!session.IsPeer)
+                {
+                    var route = router.Route(command, request, out var target);
+                    if (route == RouteKind.Forward)
+                    {
+                        session.LastCommand = command.FullName;
+                        return new ForwardedCommand(target!, Cluster.PeerConnection.Encode(request));
+                    }
+
+                    if (route == RouteKind.CrossSlot)
+                    {
+                        session.Writer.WriteError(Router.CrossSlotError);
+                        continue;
+                    }
+                }
+
+                CommandTable.Execute(session, command, request);
                 continue;
             }
 
@@ -150,12 +201,14 @@ internal sealed partial class RespListener : BackgroundService
                 buffer = buffer.Slice(buffer.End);
             }
 
-            return;
+            return null;
         }
+
+        return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint}")]
-    private partial void LogListening(EndPoint endpoint);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint} for {Who}")]
+    private partial void LogListening(EndPoint endpoint, string who);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: closing {Clients} client connections")]
     private partial void LogStopping(int clients);
@@ -163,9 +216,9 @@ internal sealed partial class RespListener : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Ready to accept connections on port {Port}")]
     private partial void LogReady(int port);
 
-    private sealed class Server(RespListener owner) : SocketServer
+    private sealed class Server(RespListener owner, bool peerPort) : SocketServer
     {
         protected override Task OnClientConnectedAsync(in ClientConnection client) =>
-            owner.RunClientAsync(client.Transport, client.RemoteEndPoint);
+            owner.RunClientAsync(client.Transport, client.RemoteEndPoint, peerPort);
     }
 }

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Estoraje.Resp;
+using Estoraje.Server.Commands;
+
+namespace Estoraje.Server.Cluster;
+
+/// <summary>Where a command runs.</summary>
+internal enum RouteKind
+{
+    /// <summary>On this node: it is the primary of the command's slot, or the command has no key.</summary>
+    Local,
+
+    /// <summary>On the primary of the command's slot, another node.</summary>
+    Forward,
+
+    /// <summary>Its keys hash to different slots (the caller replies -CROSSSLOT).</summary>
+    CrossSlot,
+}
+
+/// <summary>
+/// Decides where each command runs from the current cluster view (proxy mode: every node accepts every
+/// command) and forwards to other nodes over pipelined peer connections, one per peer and protocol.
+/// </summary>
+internal sealed class Router : IAsyncDisposable
+{
+    public const string CrossSlotError = "CROSSSLOT Keys in request don't hash to the same slot";
+
+    private readonly ConcurrentDictionary<(string Id, string Address, int Protocol), PeerConnection> _peers = new();
+    private readonly string _secret;
+
+    public Router(IClusterMembership membership, string secret, TimeSpan timeout)
+    {
+        Membership = membership;
+        _secret = secret;
+        Timeout = timeout;
+    }
+
+    public IClusterMembership Membership { get; }
+
+    /// <summary>How long a forwarded command may take before the client gets -TRYAGAIN.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Decides where <paramref name="request"/> runs; <paramref name="target"/> is set for <see cref="RouteKind.Forward"/>.</summary>
+    public RouteKind Route(CommandDefinition command, RespRequest request, out ClusterMember? target)
+    {
+        target = null;
+        var view = Membership.Current;
+        var ring = view.Ring;
+        // One node holding everything (standalone, or a cluster of one): no key is hashed at all.
+        if (command.FirstKey <= 0 || (ring.Members.Count == 1 && view.SelfIndex == 0) || request.Count <= command.FirstKey)
+            return RouteKind.Local;
+
+        var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
+        var slot = Ring.KeySlot.Of(request[command.FirstKey]);
+        for (var i = command.FirstKey + command.Step; i <= last; i += command.Step)
+        {
+            if (Ring.KeySlot.Of(request[i]) != slot)
+                return RouteKind.CrossSlot;
+        }
+
+        var primary = ring.PrimaryOf(slot);
+        if (primary == view.SelfIndex)
+            return RouteKind.Local;
+        target = view.ById[ring.Members[primary].Id];
+        return RouteKind.Forward;
+    }
+
+    /// <summary>Sends an encoded request to <paramref name="target"/> and returns its reply in <paramref name="protocol"/>.</summary>
+    public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol)
+    {
+        var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol),
+            key => new PeerConnection(ParseEndpoint(key.Address), _secret, key.Protocol));
+        return peer.SendAsync(request, Timeout);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var peer in _peers.Values)
+            await peer.DisposeAsync();
+        _peers.Clear();
+    }
+
+    internal static IPEndPoint ParseEndpoint(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = address[..colon].Trim('[', ']');
+        var port = int.Parse(address.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+        return IPAddress.TryParse(host, out var ip)
+            ? new IPEndPoint(ip, port)
+            : new IPEndPoint(Dns.GetHostAddresses(host)[0], port);
+    }
+}
+
+/// <summary>A command to run on another node, taken out of the synchronous batch by the connection loop.</summary>
+internal sealed record ForwardedCommand(ClusterMember Target, byte[] Request);
