@@ -118,6 +118,22 @@ public abstract class ServerProcess : IAsyncDisposable
         Assert.False(IsRunning(ProcessId), $"{Name} (PID {ProcessId}) is still running after it was killed.");
     }
 
+    /// <summary>Starts a server on a port chosen by the caller (when other servers must know it beforehand).</summary>
+    private protected static async Task<T> StartOnPortAsync<T>(T server)
+        where T : ServerProcess
+    {
+        try
+        {
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
     private protected static async Task<T> StartAsync<T>(Func<int, T> create)
         where T : ServerProcess
     {
@@ -230,6 +246,10 @@ public sealed class EstorajeServerProcess : ServerProcess
     /// <summary>Starts a server; <paramref name="arguments"/> adds flags such as <c>--requirepass</c>.</summary>
     public static Task<EstorajeServerProcess> StartAsync(params string[] arguments) =>
         StartAsync(port => new EstorajeServerProcess(port, arguments));
+
+    /// <summary>Starts a server on <paramref name="port"/> (reserved by the caller with <see cref="ServerProcess.FreePort"/>).</summary>
+    public static Task<EstorajeServerProcess> StartOnPortAsync(int port, params string[] arguments) =>
+        StartOnPortAsync(new EstorajeServerProcess(port, arguments));
 
     /// <summary>
     /// Estoraje.Server/bin/&lt;Configuration&gt;/&lt;tfm&gt;/estoraje-server.dll, found from this assembly's own build

@@ -1,0 +1,166 @@
+using System.Globalization;
+using Estoraje.IntegrationTests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Estoraje.IntegrationTests.Cluster;
+
+/// <summary>Three nodes with a fixed member list (--members), on ports chosen beforehand.</summary>
+public sealed class StaticClusterFixture : IAsyncLifetime
+{
+    public const string Secret = "routing-secret";
+
+    public List<EstorajeServerProcess> Nodes { get; } = [];
+
+    public List<int> PeerPorts { get; } = [];
+
+    public async Task InitializeAsync()
+    {
+        var ports = Enumerable.Range(0, 3).Select(_ => (Client: ServerProcess.FreePort(), Peer: ServerProcess.FreePort())).ToArray();
+        var members = string.Join(",", ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
+        var starts = ports.Select((p, i) => EstorajeServerProcess.StartOnPortAsync(p.Client,
+            "--node-id", $"n{i}", "--members", members, "--peer-port", p.Peer.ToString(CultureInfo.InvariantCulture), "--cluster-secret", Secret));
+        Nodes.AddRange(await Task.WhenAll(starts));
+        PeerPorts.AddRange(ports.Select(p => p.Peer));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in Nodes)
+            await node.DisposeAsync();
+    }
+}
+
+/// <summary>Every node accepts every command and forwards it to the key's primary.</summary>
+public sealed class RoutingTests(StaticClusterFixture cluster) : IClassFixture<StaticClusterFixture>
+{
+    private const string Secret = StaticClusterFixture.Secret;
+    private readonly List<EstorajeServerProcess> _nodes = cluster.Nodes;
+
+    [Fact]
+    public async Task A_key_written_through_one_node_is_read_through_every_node()
+    {
+        await using var writer = await RespConnection.ConnectAsync(_nodes[0].Port);
+        for (var i = 0; i < 100; i++)
+            Assert.Equal("+OK\r\n", await writer.CommandAsync("SET", $"route:{i}", $"value-{i}"));
+
+        foreach (var node in _nodes)
+        {
+            await using var reader = await RespConnection.ConnectAsync(node.Port);
+            for (var i = 0; i < 100; i++)
+            {
+                var value = $"value-{i}";
+                Assert.Equal($"${value.Length}\r\n{value}\r\n", await reader.CommandAsync("GET", $"route:{i}"));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Keys_are_stored_on_their_primary_only_so_every_node_holds_a_share()
+    {
+        // DBSIZE is per node (cluster-wide DBSIZE comes later): count the growth on each node.
+        var before = await SizesAsync();
+        await using var writer = await RespConnection.ConnectAsync(_nodes[1].Port);
+        for (var i = 0; i < 300; i++)
+            Assert.Equal("+OK\r\n", await writer.CommandAsync("SET", $"share:{i}", "x"));
+
+        var growth = (await SizesAsync()).Zip(before, (after, b) => after - b).ToList();
+        Assert.Equal(300, growth.Sum());
+        Assert.All(growth, g => Assert.InRange(g, 50, 200));
+    }
+
+    [Fact]
+    public async Task Pipelined_commands_for_several_nodes_get_their_replies_in_order()
+    {
+        await using var client = await RespConnection.ConnectAsync(_nodes[2].Port);
+        var batch = new List<byte>();
+        for (var i = 0; i < 200; i++)
+        {
+            batch.AddRange(RespConnection.Encode("SET", $"order:{i}", i.ToString(CultureInfo.InvariantCulture)));
+            batch.AddRange(RespConnection.Encode("INCR", $"order:{i}"));
+        }
+
+        await client.SendAsync(batch.ToArray());
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.Equal("+OK\r\n", await client.ReadReplyAsync());
+            Assert.Equal($":{i + 1}\r\n", await client.ReadReplyAsync());
+        }
+    }
+
+    [Theory]
+    [InlineData(RedisProtocol.Resp2)]
+    [InlineData(RedisProtocol.Resp3)]
+    public async Task StackExchange_Redis_works_through_any_node_in_both_protocols(RedisProtocol protocol)
+    {
+        foreach (var node in _nodes)
+        {
+            var options = new ConfigurationOptions { EndPoints = { { "127.0.0.1", node.Port } }, Protocol = protocol };
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
+            var db = connection.GetDatabase();
+            var prefix = $"se:{protocol}:{node.Port}";
+            for (var i = 0; i < 50; i++)
+                Assert.True(await db.StringSetAsync($"{prefix}:{i}", i, TimeSpan.FromMinutes(5)));
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.Equal(i, (int)await db.StringGetAsync($"{prefix}:{i}"));
+                Assert.InRange((await db.KeyTimeToLiveAsync($"{prefix}:{i}"))!.Value.TotalSeconds, 200, 300);
+            }
+
+            Assert.True((await db.StringGetAsync($"{prefix}:missing")).IsNull);
+        }
+    }
+
+    [Fact]
+    public async Task Keys_with_one_hash_tag_run_together_and_keys_of_different_slots_get_crossslot()
+    {
+        await using var client = await RespConnection.ConnectAsync(_nodes[0].Port);
+        Assert.Equal(":1\r\n", await client.CommandAsync("MSETNX", "{tag}a", "1", "{tag}b", "2"));
+        Assert.Equal("*2\r\n$1\r\n1\r\n$1\r\n2\r\n", await client.CommandAsync("MGET", "{tag}a", "{tag}b"));
+        Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot\r\n", await client.CommandAsync("MSETNX", "x1", "1", "x2", "2"));
+    }
+
+    [Fact]
+    public async Task The_peer_port_refuses_commands_until_the_cluster_secret_is_given()
+    {
+        await using var peer = await RespConnection.ConnectAsync(cluster.PeerPorts[0]);
+        Assert.Equal("-NOAUTH Authentication required.\r\n", await peer.CommandAsync("GET", "x"));
+        Assert.Equal("-WRONGPASS invalid cluster secret\r\n", await peer.CommandAsync("ESTORAJE.PEER", "wrong"));
+        Assert.Equal("+OK\r\n", await peer.CommandAsync("ESTORAJE.PEER", Secret));
+        Assert.Equal("+OK\r\n", await peer.CommandAsync("SET", "peer:x", "1"));
+
+        await using var client = await RespConnection.ConnectAsync(_nodes[0].Port);
+        Assert.Equal("-ERR ESTORAJE.PEER is accepted on the peer port only\r\n", await client.CommandAsync("ESTORAJE.PEER", Secret));
+    }
+
+    private async Task<List<long>> SizesAsync()
+    {
+        var sizes = new List<long>();
+        foreach (var node in _nodes)
+        {
+            await using var c = await RespConnection.ConnectAsync(node.Port);
+            sizes.Add(long.Parse((await c.CommandAsync("DBSIZE")).Trim(':', '\r', '\n'), CultureInfo.InvariantCulture));
+        }
+
+        return sizes;
+    }
+}
+
+/// <summary>A node of the cluster dies: its keys cannot be served, the others' can.</summary>
+public sealed class DeadNodeRoutingTests(StaticClusterFixture cluster) : IClassFixture<StaticClusterFixture>
+{
+    [Fact]
+    public async Task Keys_of_a_dead_node_get_tryagain_while_the_others_keep_working()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+        await cluster.Nodes[2].DisposeAsync();
+        cluster.Nodes.RemoveAt(2);
+
+        var replies = new List<string>();
+        for (var i = 0; i < 60; i++)
+            replies.Add(await client.CommandAsync("SET", $"dead:{i}", "v"));
+
+        Assert.Contains(replies, r => r == "+OK\r\n");
+        Assert.Contains(replies, r => r.StartsWith("-TRYAGAIN", StringComparison.Ordinal));
+        Assert.All(replies, r => Assert.True(r == "+OK\r\n" || r.StartsWith("-TRYAGAIN", StringComparison.Ordinal), r));
+    }
+}
