@@ -119,6 +119,30 @@ public sealed class RoutingTests(StaticClusterFixture cluster) : IClassFixture<S
         Assert.Equal("-CROSSSLOT Keys in request don't hash to the same slot\r\n", await client.CommandAsync("MSETNX", "x1", "1", "x2", "2"));
     }
 
+    [Theory]
+    [InlineData(0, "2")]
+    [InlineData(1, "3")]
+    public async Task Multi_key_commands_over_keys_of_every_node_are_split_and_merged_in_key_order(int node, string protocol)
+    {
+        await using var client = await RespConnection.ConnectAsync(_nodes[node].Port);
+        await client.CommandAsync("HELLO", protocol);
+        var keys = Enumerable.Range(0, 30).Select(i => $"fan:{protocol}:{i}").ToArray();
+        var mset = new List<string> { "MSET" };
+        foreach (var key in keys)
+            mset.AddRange([key, $"v-{key}"]);
+        Assert.Equal("+OK\r\n", await client.CommandAsync([.. mset]));
+
+        // Every key, plus a missing one in the middle, comes back in the order asked.
+        var asked = keys.Take(15).Append("fan:missing").Concat(keys.Skip(15)).ToArray();
+        var nil = protocol == "3" ? "_\r\n" : "$-1\r\n";
+        var expected = $"*{asked.Length}\r\n" + string.Concat(asked.Select(k => k == "fan:missing" ? nil : $"${$"v-{k}".Length}\r\nv-{k}\r\n"));
+        Assert.Equal(expected, await client.CommandAsync(["MGET", .. asked]));
+
+        Assert.Equal(":31\r\n", await client.CommandAsync(["EXISTS", .. keys, keys[0]]));
+        Assert.Equal(":30\r\n", await client.CommandAsync(["DEL", .. keys, "fan:missing"]));
+        Assert.Equal(":0\r\n", await client.CommandAsync(["EXISTS", .. keys]));
+    }
+
     [Fact]
     public async Task The_peer_port_refuses_commands_until_the_cluster_secret_is_given()
     {

@@ -16,6 +16,25 @@ internal enum RouteKind
 
     /// <summary>Its keys hash to different slots (the caller replies -CROSSSLOT).</summary>
     CrossSlot,
+
+    /// <summary>A multi-key command whose keys live on several nodes: split by node, run everywhere, merged.</summary>
+    FanOut,
+}
+
+/// <summary>How the replies of a command split across nodes are merged into one.</summary>
+internal enum MergeKind
+{
+    /// <summary>Not split: keys in several slots are refused (-CROSSSLOT).</summary>
+    None,
+
+    /// <summary>MGET: one array, elements back in the client's key order.</summary>
+    Array,
+
+    /// <summary>DEL, UNLINK, EXISTS, TOUCH: the sum of the integers.</summary>
+    Sum,
+
+    /// <summary>MSET: +OK when every part replied +OK.</summary>
+    AllOk,
 }
 
 /// <summary>
@@ -55,8 +74,20 @@ internal sealed class Router : IAsyncDisposable
         var slot = Ring.KeySlot.Of(request[command.FirstKey]);
         for (var i = command.FirstKey + command.Step; i <= last; i += command.Step)
         {
-            if (Ring.KeySlot.Of(request[i]) != slot)
+            if (Ring.KeySlot.Of(request[i]) == slot)
+                continue;
+            if (MergeOf(command) == MergeKind.None)
                 return RouteKind.CrossSlot;
+
+            // Keys of several slots: one node may still be primary of all of them.
+            var first = ring.PrimaryOf(slot);
+            for (var j = command.FirstKey + command.Step; j <= last; j += command.Step)
+            {
+                if (ring.PrimaryOf(Ring.KeySlot.Of(request[j])) != first)
+                    return RouteKind.FanOut;
+            }
+
+            break;
         }
 
         var primary = ring.PrimaryOf(slot);
@@ -65,6 +96,15 @@ internal sealed class Router : IAsyncDisposable
         target = view.ById[ring.Members[primary].Id];
         return RouteKind.Forward;
     }
+
+    /// <summary>How a multi-key command's replies merge when its keys are spread over nodes.</summary>
+    public static MergeKind MergeOf(CommandDefinition command) => command.Name switch
+    {
+        "mget" => MergeKind.Array,
+        "del" or "unlink" or "exists" or "touch" => MergeKind.Sum,
+        "mset" => MergeKind.AllOk,
+        _ => MergeKind.None,
+    };
 
     /// <summary>Sends an encoded request to <paramref name="target"/> and returns its reply in <paramref name="protocol"/>.</summary>
     public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol)
@@ -92,5 +132,8 @@ internal sealed class Router : IAsyncDisposable
     }
 }
 
-/// <summary>A command to run on another node, taken out of the synchronous batch by the connection loop.</summary>
-internal sealed record ForwardedCommand(ClusterMember Target, byte[] Request);
+/// <summary>
+/// A command the connection loop takes out of its synchronous batch: to run on <see cref="Target"/>, or,
+/// when <see cref="Target"/> is null, to split over the nodes holding its keys (<see cref="Arguments"/>).
+/// </summary>
+internal sealed record ForwardedCommand(ClusterMember? Target, byte[] Request, CommandDefinition Command, byte[][]? Arguments = null);

@@ -107,7 +107,12 @@ internal sealed partial class RespListener : BackgroundService
                 // awaited and appended in order, and the rest of the batch goes on.
                 ForwardedCommand? forward;
                 while ((forward = ProcessBatch(session, ref buffer)) is not null)
-                    await ForwardAsync(session, forward);
+                {
+                    if (forward.Target is null)
+                        await FanOut.ExecuteAsync(session, forward);
+                    else
+                        await ForwardAsync(session, forward);
+                }
                 Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
 
@@ -146,14 +151,14 @@ internal sealed partial class RespListener : BackgroundService
     {
         try
         {
-            var reply = await session.Server.Router.ForwardAsync(forward.Target, forward.Request, session.Writer.Protocol);
+            var reply = await session.Server.Router.ForwardAsync(forward.Target!, forward.Request, session.Writer.Protocol);
             session.Writer.WriteRaw(reply);
         }
         catch (Exception ex) when (ex is IOException or SocketException or TimeoutException or ConnectionResetException
                                        or ConnectionAbortedException or ObjectDisposedException)
         {
             // Never a wrong value: the client may retry once the cluster view has caught up.
-            session.Writer.WriteError($"TRYAGAIN the primary of this key ({forward.Target.Id}) cannot be reached: {ex.Message}");
+            session.Writer.WriteError($"TRYAGAIN the primary of this key ({forward.Target!.Id}) cannot be reached: {ex.Message}");
         }
     }
 
@@ -177,7 +182,16 @@ internal sealed partial class RespListener : BackgroundService
                     if (route == RouteKind.Forward)
                     {
                         session.LastCommand = command.FullName;
-                        return new ForwardedCommand(target!, Cluster.PeerConnection.Encode(request));
+                        return new ForwardedCommand(target!, Cluster.PeerConnection.Encode(request), command);
+                    }
+
+                    if (route == RouteKind.FanOut)
+                    {
+                        session.LastCommand = command.FullName;
+                        var arguments = new byte[request.Count][];
+                        for (var i = 0; i < request.Count; i++)
+                            arguments[i] = request.ToArray(i);
+                        return new ForwardedCommand(null, [], command, arguments);
                     }
 
                     if (route == RouteKind.CrossSlot)

@@ -1,0 +1,158 @@
+using System.Buffers;
+using System.Globalization;
+using Estoraje.Resp;
+using Estoraje.Server.Commands;
+using Estoraje.Server.Network;
+
+namespace Estoraje.Server.Cluster;
+
+/// <summary>
+/// Runs a multi-key command (MGET, MSET, DEL, UNLINK, EXISTS, TOUCH) whose keys live on several nodes: one
+/// sub-command per node with that node's keys, run in parallel (this node's part here), the replies merged
+/// into the one Redis would give. Atomicity across nodes is not promised, as in Redis Cluster.
+/// </summary>
+internal static class FanOut
+{
+    public static async Task ExecuteAsync(ClientSession session, ForwardedCommand forwarded)
+    {
+        var router = session.Server.Router;
+        var view = router.Membership.Current;
+        var command = forwarded.Command;
+        var args = forwarded.Arguments!;
+        var keysEnd = command.LastKey < 0 ? args.Length + command.LastKey : Math.Min(command.LastKey, args.Length - 1);
+
+        var groups = new Dictionary<int, List<int>>();
+        for (var i = command.FirstKey; i <= keysEnd; i += command.Step)
+        {
+            var member = view.Ring.PrimaryOf(Ring.KeySlot.Of(args[i]));
+            if (!groups.TryGetValue(member, out var positions))
+                groups[member] = positions = [];
+            positions.Add(i);
+        }
+
+        var parts = new List<(List<int> Positions, Task<byte[]> Reply)>();
+        foreach (var (member, positions) in groups)
+        {
+            var request = Encode(args, positions, command.Step);
+            if (member == view.SelfIndex)
+                continue;
+            var target = view.ById[view.Ring.Members[member].Id];
+            parts.Add((positions, router.ForwardAsync(target, request, session.Writer.Protocol)));
+        }
+
+        if (groups.TryGetValue(view.SelfIndex, out var local))
+            parts.Add((local, Task.FromResult(RunHere(session, command, Encode(args, local, command.Step)))));
+
+        var replies = new List<(List<int> Positions, byte[] Reply)>();
+        foreach (var (positions, reply) in parts)
+        {
+            try
+            {
+                replies.Add((positions, await reply));
+            }
+            catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            {
+                session.Writer.WriteError($"TRYAGAIN a node holding some of these keys cannot be reached: {ex.Message}");
+                return;
+            }
+        }
+
+        Merge(session.Writer, Router.MergeOf(command), (args.Length - 1) / command.Step, command.FirstKey, command.Step, replies);
+    }
+
+    private static void Merge(RespWriter writer, MergeKind kind, int keyCount, int firstKey, int step,
+        List<(List<int> Positions, byte[] Reply)> replies)
+    {
+        foreach (var (_, reply) in replies)
+        {
+            if (reply[0] is (byte)'-' or (byte)'!')
+            {
+                writer.WriteRaw(reply);
+                return;
+            }
+        }
+
+        switch (kind)
+        {
+            case MergeKind.Sum:
+                long total = 0;
+                foreach (var (_, reply) in replies)
+                    total += long.Parse(reply.AsSpan(1, reply.Length - 3), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+                writer.WriteInteger(total);
+                break;
+            case MergeKind.AllOk:
+                writer.WriteOk();
+                break;
+            case MergeKind.Array:
+                var elements = new ReadOnlyMemory<byte>[keyCount];
+                foreach (var (positions, reply) in replies)
+                {
+                    var items = SplitArray(reply);
+                    for (var i = 0; i < positions.Count; i++)
+                        elements[(positions[i] - firstKey) / step] = items[i];
+                }
+
+                writer.WriteArrayHeader(keyCount);
+                foreach (var element in elements)
+                    writer.WriteRaw(element.Span);
+                break;
+            default:
+                throw new InvalidOperationException($"Cannot merge replies of kind {kind}.");
+        }
+    }
+
+    // The elements of an array reply, each as its exact bytes.
+    private static List<ReadOnlyMemory<byte>> SplitArray(byte[] reply)
+    {
+        var headerEnd = reply.AsSpan().IndexOf("\r\n"u8) + 2;
+        var count = int.Parse(reply.AsSpan(1, headerEnd - 3), CultureInfo.InvariantCulture);
+        var items = new List<ReadOnlyMemory<byte>>(count);
+        var offset = headerEnd;
+        for (var i = 0; i < count; i++)
+        {
+            if (ReplyFramer.TryFrame(new ReadOnlySequence<byte>(reply, offset, reply.Length - offset), out var length) != ParseStatus.Done)
+                throw new InvalidDataException("A node's array reply was cut short.");
+            items.Add(reply.AsMemory(offset, (int)length));
+            offset += (int)length;
+        }
+
+        return items;
+    }
+
+    // This node's share runs here, its reply captured instead of written to the client.
+    private static byte[] RunHere(ClientSession session, CommandDefinition command, byte[] request)
+    {
+        var buffer = new ReadOnlySequence<byte>(request);
+        var parser = new RequestParser(session.Server.Limits);
+        parser.TryParse(ref buffer, out var parsed);
+        var captured = new ArrayBufferWriter<byte>();
+        var output = session.Writer.Output;
+        session.Writer.Output = captured;
+        try
+        {
+            CommandTable.Execute(session, command, parsed);
+        }
+        finally
+        {
+            session.Writer.Output = output;
+        }
+
+        return captured.WrittenSpan.ToArray();
+    }
+
+    // The command name, then for each key position the key (and, for MSET, its value).
+    private static byte[] Encode(byte[][] args, List<int> positions, int step)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new RespWriter(buffer);
+        writer.WriteArrayHeader(1 + positions.Count * step);
+        writer.WriteBulkString(args[0]);
+        foreach (var position in positions)
+        {
+            for (var j = 0; j < step; j++)
+                writer.WriteBulkString(args[position + j]);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+}
