@@ -57,7 +57,7 @@ public sealed class RoutingTests(StaticClusterFixture cluster) : IClassFixture<S
     [Fact]
     public async Task Keys_are_stored_on_their_primary_only_so_every_node_holds_a_share()
     {
-        // DBSIZE is per node (cluster-wide DBSIZE comes later): count the growth on each node.
+        // Each node's own DBSIZE, asked on its peer port (a client's DBSIZE counts the whole cluster).
         var before = await SizesAsync();
         await using var writer = await RespConnection.ConnectAsync(_nodes[1].Port);
         for (var i = 0; i < 300; i++)
@@ -144,6 +144,53 @@ public sealed class RoutingTests(StaticClusterFixture cluster) : IClassFixture<S
     }
 
     [Fact]
+    public async Task Keyspace_commands_answer_for_the_whole_cluster_through_any_node()
+    {
+        await using var client = await RespConnection.ConnectAsync(_nodes[2].Port);
+        Assert.Equal("+OK\r\n", await client.CommandAsync("FLUSHALL"));
+        Assert.Equal(":0\r\n", await client.CommandAsync("DBSIZE"));
+        var keys = Enumerable.Range(0, 120).Select(i => $"whole:{i}").ToHashSet();
+        foreach (var key in keys)
+            await client.CommandAsync("SET", key, "1");
+        Assert.Equal(new long[] { 120, 120, 120 }, await Task.WhenAll(_nodes.Select(async n =>
+        {
+            await using var c = await RespConnection.ConnectAsync(n.Port);
+            return long.Parse((await c.CommandAsync("DBSIZE")).Trim(':', '\r', '\n'), CultureInfo.InvariantCulture);
+        })));
+        Assert.True((await SizesAsync()).All(size => size is > 0 and < 120), "the keys are spread, not on one node");
+
+        var listed = ParseBulkArray(await client.CommandAsync("KEYS", "whole:*"));
+        Assert.Equal(keys, listed.ToHashSet());
+        Assert.Equal(keys.Count, listed.Count);
+
+        var scanned = new HashSet<string>();
+        var cursor = "0";
+        var steps = 0;
+        do
+        {
+            var reply = await client.CommandAsync("SCAN", cursor, "COUNT", "7");
+            var parts = reply.Split("\r\n");
+            cursor = parts[2];
+            scanned.UnionWith(ParseBulkArray(string.Join("\r\n", parts[3..])));
+            Assert.True(++steps < 1000, "SCAN never ended");
+        }
+        while (cursor != "0");
+        Assert.Equal(keys, scanned);
+
+        Assert.StartsWith("$", await client.CommandAsync("RANDOMKEY"));
+        Assert.Equal("+OK\r\n", await client.CommandAsync("FLUSHALL"));
+        Assert.Equal(":0\r\n", await client.CommandAsync("DBSIZE"));
+        Assert.Equal("$-1\r\n", await client.CommandAsync("RANDOMKEY"));
+    }
+
+    private static List<string> ParseBulkArray(string reply)
+    {
+        var lines = reply.Split("\r\n");
+        var count = int.Parse(lines[0][1..], CultureInfo.InvariantCulture);
+        return [.. Enumerable.Range(0, count).Select(i => lines[2 + 2 * i])];
+    }
+
+    [Fact]
     public async Task The_peer_port_refuses_commands_until_the_cluster_secret_is_given()
     {
         await using var peer = await RespConnection.ConnectAsync(cluster.PeerPorts[0]);
@@ -159,9 +206,10 @@ public sealed class RoutingTests(StaticClusterFixture cluster) : IClassFixture<S
     private async Task<List<long>> SizesAsync()
     {
         var sizes = new List<long>();
-        foreach (var node in _nodes)
+        foreach (var port in cluster.PeerPorts)
         {
-            await using var c = await RespConnection.ConnectAsync(node.Port);
+            await using var c = await RespConnection.ConnectAsync(port);
+            Assert.Equal("+OK\r\n", await c.CommandAsync("ESTORAJE.PEER", Secret));
             sizes.Add(long.Parse((await c.CommandAsync("DBSIZE")).Trim(':', '\r', '\n'), CultureInfo.InvariantCulture));
         }
 

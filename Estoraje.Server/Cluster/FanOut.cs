@@ -19,6 +19,12 @@ internal static class FanOut
         var view = router.Membership.Current;
         var command = forwarded.Command;
         var args = forwarded.Arguments!;
+        if (command.FirstKey <= 0)
+        {
+            await BroadcastAsync(session, view, command, args);
+            return;
+        }
+
         var keysEnd = command.LastKey < 0 ? args.Length + command.LastKey : Math.Min(command.LastKey, args.Length - 1);
 
         var groups = new Dictionary<int, List<int>>();
@@ -43,6 +49,79 @@ internal static class FanOut
         if (groups.TryGetValue(view.SelfIndex, out var local))
             parts.Add((local, Task.FromResult(RunHere(session, command, Encode(args, local, command.Step)))));
 
+        var replies = await GatherAsync(session, parts);
+        if (replies is not null)
+            Merge(session.Writer, Router.MergeOf(command), (args.Length - 1) / command.Step, command.FirstKey, command.Step, replies);
+    }
+
+    // Keyless commands about the whole keyspace: every node answers for the keys it holds.
+    private static async Task BroadcastAsync(ClientSession session, ClusterView view, CommandDefinition command, byte[][] args)
+    {
+        var router = session.Server.Router;
+        var kind = Router.BroadcastOf(command);
+        if (kind == MergeKind.Scan)
+        {
+            await ScanAsync(session, view, command, args);
+            return;
+        }
+
+        var request = Encode(args, [], 0);
+        var parts = new List<(List<int> Positions, Task<byte[]> Reply)>();
+        for (var member = 0; member < view.Ring.Members.Count; member++)
+        {
+            if (member != view.SelfIndex)
+                parts.Add(([], router.ForwardAsync(view.ById[view.Ring.Members[member].Id], request, session.Writer.Protocol)));
+        }
+
+        if (view.SelfIndex >= 0)
+            parts.Add(([], Task.FromResult(RunHere(session, command, request))));
+        var replies = await GatherAsync(session, parts);
+        if (replies is not null)
+            Merge(session.Writer, kind, 0, 0, 1, replies);
+    }
+
+    // SCAN over the cluster: the cursor carries the node being walked (low 10 bits) and that node's own
+    // cursor; a node's walk ending moves to the next node, so every key present throughout is returned.
+    private static async Task ScanAsync(ClientSession session, ClusterView view, CommandDefinition command, byte[][] args)
+    {
+        const int NodeBits = 10;
+        var members = view.Ring.Members.Count;
+        if (!ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) || (int)(cursor & ((1 << NodeBits) - 1)) >= members)
+        {
+            session.Writer.WriteError(Errors.InvalidCursor);
+            return;
+        }
+
+        var member = (int)(cursor & ((1 << NodeBits) - 1));
+        var local = (cursor >> NodeBits).ToString(CultureInfo.InvariantCulture);
+        var request = Encode([args[0], System.Text.Encoding.ASCII.GetBytes(local), .. args[2..]], [], 0);
+        var part = member == view.SelfIndex
+            ? Task.FromResult(RunHere(session, command, request))
+            : session.Server.Router.ForwardAsync(view.ById[view.Ring.Members[member].Id], request, session.Writer.Protocol);
+        var replies = await GatherAsync(session, [([], part)]);
+        if (replies is null)
+            return;
+        var reply = replies[0].Reply;
+        if (reply[0] != (byte)'*')
+        {
+            session.Writer.WriteRaw(reply);
+            return;
+        }
+
+        var items = SplitArray(reply);
+        var cursorItem = items[0].Span;
+        var cursorText = cursorItem[(cursorItem.IndexOf("\r\n"u8) + 2)..^2];
+        var next = ulong.Parse(cursorText, CultureInfo.InvariantCulture);
+        var composite = next != 0 ? (next << NodeBits) | (uint)member : member + 1 < members ? (ulong)(member + 1) : 0;
+        session.Writer.WriteArrayHeader(2);
+        session.Writer.WriteBulkString(composite.ToString(CultureInfo.InvariantCulture));
+        session.Writer.WriteRaw(items[1].Span);
+    }
+
+    // Awaits every part; on a node that cannot be reached the client gets -TRYAGAIN and null is returned.
+    private static async Task<List<(List<int> Positions, byte[] Reply)>?> GatherAsync(ClientSession session,
+        List<(List<int> Positions, Task<byte[]> Reply)> parts)
+    {
         var replies = new List<(List<int> Positions, byte[] Reply)>();
         foreach (var (positions, reply) in parts)
         {
@@ -53,11 +132,11 @@ internal static class FanOut
             catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or ObjectDisposedException)
             {
                 session.Writer.WriteError($"TRYAGAIN a node holding some of these keys cannot be reached: {ex.Message}");
-                return;
+                return null;
             }
         }
 
-        Merge(session.Writer, Router.MergeOf(command), (args.Length - 1) / command.Step, command.FirstKey, command.Step, replies);
+        return replies;
     }
 
     private static void Merge(RespWriter writer, MergeKind kind, int keyCount, int firstKey, int step,
@@ -95,6 +174,21 @@ internal static class FanOut
                 writer.WriteArrayHeader(keyCount);
                 foreach (var element in elements)
                     writer.WriteRaw(element.Span);
+                break;
+            case MergeKind.Concat:
+                var all = new List<ReadOnlyMemory<byte>>();
+                foreach (var (_, reply) in replies)
+                    all.AddRange(SplitArray(reply));
+                writer.WriteArrayHeader(all.Count);
+                foreach (var element in all)
+                    writer.WriteRaw(element.Span);
+                break;
+            case MergeKind.AnyNonNull:
+                var found = replies.Where(r => r.Reply[0] == (byte)'$' && r.Reply[1] != (byte)'-').ToList();
+                if (found.Count == 0)
+                    writer.WriteNull();
+                else
+                    writer.WriteRaw(found[Random.Shared.Next(found.Count)].Reply);
                 break;
             default:
                 throw new InvalidOperationException($"Cannot merge replies of kind {kind}.");
@@ -140,9 +234,20 @@ internal static class FanOut
         return captured.WrittenSpan.ToArray();
     }
 
-    // The command name, then for each key position the key (and, for MSET, its value).
+    // The command name, then for each key position the key (and, for MSET, its value); with no positions,
+    // the whole request as it came.
     private static byte[] Encode(byte[][] args, List<int> positions, int step)
     {
+        if (positions.Count == 0)
+        {
+            var whole = new ArrayBufferWriter<byte>();
+            var all = new RespWriter(whole);
+            all.WriteArrayHeader(args.Length);
+            foreach (var arg in args)
+                all.WriteBulkString(arg);
+            return whole.WrittenSpan.ToArray();
+        }
+
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new RespWriter(buffer);
         writer.WriteArrayHeader(1 + positions.Count * step);

@@ -35,6 +35,15 @@ internal enum MergeKind
 
     /// <summary>MSET: +OK when every part replied +OK.</summary>
     AllOk,
+
+    /// <summary>KEYS: the arrays of every node, one after the other.</summary>
+    Concat,
+
+    /// <summary>RANDOMKEY: one of the nodes' non-null answers, at random.</summary>
+    AnyNonNull,
+
+    /// <summary>SCAN: a single node's step, its cursor carrying the node's position.</summary>
+    Scan,
 }
 
 /// <summary>
@@ -67,7 +76,12 @@ internal sealed class Router : IAsyncDisposable
         var view = Membership.Current;
         var ring = view.Ring;
         // One node holding everything (standalone, or a cluster of one): no key is hashed at all.
-        if (command.FirstKey <= 0 || (ring.Members.Count == 1 && view.SelfIndex == 0) || request.Count <= command.FirstKey)
+        if (ring.Members.Count == 1 && view.SelfIndex == 0)
+            return RouteKind.Local;
+        // Keyless commands about the whole keyspace ask every node.
+        if (command.FirstKey <= 0)
+            return BroadcastOf(command) == MergeKind.None ? RouteKind.Local : RouteKind.FanOut;
+        if (request.Count <= command.FirstKey)
             return RouteKind.Local;
 
         var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
@@ -103,6 +117,17 @@ internal sealed class Router : IAsyncDisposable
         "mget" => MergeKind.Array,
         "del" or "unlink" or "exists" or "touch" => MergeKind.Sum,
         "mset" => MergeKind.AllOk,
+        _ => MergeKind.None,
+    };
+
+    /// <summary>How a keyless command over the whole keyspace merges the answers of every node.</summary>
+    public static MergeKind BroadcastOf(CommandDefinition command) => command.Name switch
+    {
+        "dbsize" => MergeKind.Sum,
+        "flushall" or "flushdb" => MergeKind.AllOk,
+        "keys" => MergeKind.Concat,
+        "randomkey" => MergeKind.AnyNonNull,
+        "scan" => MergeKind.Scan,
         _ => MergeKind.None,
     };
 
