@@ -170,6 +170,9 @@ public sealed partial class LogStore : IKeyValueStore
     /// <summary>Bytes appended to the log since open.</summary>
     public long AppendedBytes => _writer?.AppendedPosition ?? 0;
 
+    /// <summary>Bytes appended since open that are known to be on disk (fsync'd).</summary>
+    public long SyncedBytes => _writer?.SyncedPosition ?? 0;
+
     /// <summary>Segment files held.</summary>
     public int SegmentCount => _writer?.Segments().Count ?? 0;
 
@@ -318,7 +321,9 @@ public sealed partial class LogStore : IKeyValueStore
         {
             var writer = Writer;
             var fresh = writer.Roll();
-            writer.Append(_clock.Next(), 0, ValueKind.None, RecordFlags.Flush, default, default);
+            var version = _clock.Next();
+            writer.Append(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
+            _flushVersion = version;
             // The marker must be on disk before the files it makes useless go: if deleting them is cut short
             // by a crash, recovery still drops whatever they hold.
             writer.Sync();
@@ -478,7 +483,8 @@ public sealed partial class LogStore : IKeyValueStore
         {
             var table = _tables[shard];
             var i = table.Find(key, hash);
-            if (i >= 0 && table[i].Version >= record.Version)
+            // FLUSHALL deleted every key at its version: older records stay deleted, as behind a tombstone.
+            if ((i >= 0 && table[i].Version >= record.Version) || record.Version <= Volatile.Read(ref _flushVersion))
                 return false;
             _clock.Observe(record.Version);
             if (!record.IsTombstone)

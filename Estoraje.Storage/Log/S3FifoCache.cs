@@ -78,8 +78,8 @@ internal sealed class S3FifoCache
     public CacheNode? Insert(byte[] key, int hash, byte[] value, CacheNode? replacing)
     {
         var charge = value.Length + NodeOverhead;
-        // A value above an eighth of the budget would flush a large part of the cache for one key.
-        if (charge > _budget / 8)
+        // A value above a quarter of the budget would flush a large part of the cache for one key.
+        if (charge > _budget / 4)
         {
             if (replacing is not null)
                 Drop(replacing);

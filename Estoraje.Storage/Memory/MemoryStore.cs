@@ -22,6 +22,7 @@ public sealed class MemoryStore : IKeyValueStore
     private readonly KeyTable[] _tables = new KeyTable[ShardCount];
     private long _usedBytes;
     private long _expiredTotal;
+    private long _flushVersion;
 
     /// <summary>Creates an empty store on <paramref name="time"/> (the system clock when null).</summary>
     public MemoryStore(TimeProvider? time = null)
@@ -217,6 +218,7 @@ public sealed class MemoryStore : IKeyValueStore
             foreach (var t in _tables)
                 t.Clear();
             Interlocked.Exchange(ref _usedBytes, 0);
+            Volatile.Write(ref _flushVersion, _clock.Next());
         }
     }
 
@@ -363,10 +365,11 @@ public sealed class MemoryStore : IKeyValueStore
         var table = _tables[shard];
         lock (_locks[shard])
         {
-            _clock.Observe(record.Version);
             var i = table.Find(key, hash);
-            if (i >= 0 && table[i].Version >= record.Version)
+            // FLUSHALL deleted every key at its version: older records stay deleted.
+            if ((i >= 0 && table[i].Version >= record.Version) || record.Version <= Volatile.Read(ref _flushVersion))
                 return false;
+            _clock.Observe(record.Version);
             if (record.IsTombstone)
             {
                 if (i >= 0)
