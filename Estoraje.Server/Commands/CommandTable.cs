@@ -202,9 +202,18 @@ internal sealed class CommandTable
             return;
         }
 
+        if (client.Server.Loading && (command.Flags & Loading) == 0)
+        {
+            Interlocked.Increment(ref command.Stats.RejectedCalls);
+            client.Writer.WriteError(Errors.Loading);
+            return;
+        }
+
         client.LastCommand = command.FullName;
         var started = Stopwatch.GetTimestamp();
         command.Handler!(client, request);
+        if ((command.Flags & Write) != 0)
+            client.PendingCommit = true;
         var elapsed = Stopwatch.GetElapsedTime(started);
         var counters = client.Counters;
         counters.Calls[command.Index]++;

@@ -58,6 +58,9 @@ internal sealed class ClientSession : IDisposable
 
     public bool Authenticated { get; private set; }
 
+    /// <summary>Set when the batch being executed wrote: its replies wait for <see cref="IKeyValueStore.CommitAsync"/>.</summary>
+    public bool PendingCommit { get; set; }
+
     /// <summary>Set by QUIT, CLIENT KILL of oneself and protocol errors: close once the replies are flushed.</summary>
     public bool CloseAfterReply { get; set; }
 

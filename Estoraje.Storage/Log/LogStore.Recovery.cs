@@ -87,7 +87,6 @@ public sealed partial class LogStore
         report.Segments = ids.Count;
         report.Elapsed = Stopwatch.GetElapsedTime(started);
         Recovery = report;
-        _options.Log?.Invoke($"Loaded {Count} keys ({TombstoneCount} tombstones) from {report.Records} records in {ids.Count} segments in {report.Elapsed.TotalMilliseconds:F0} ms.");
     }
 
     private Segment? SegmentOf(int id)
