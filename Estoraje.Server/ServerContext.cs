@@ -15,6 +15,7 @@ internal sealed partial class ServerContext
     private readonly SessionCounters _retired = new(CommandTable.Instance.AllWithSubcommands.Count);
     private readonly ILogger _logger;
     private long _nextClientId;
+    private volatile bool _loading;
 
     public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null)
     {
@@ -41,6 +42,16 @@ internal sealed partial class ServerContext
     public ServerOptions Options { get; }
 
     public IKeyValueStore Store { get; }
+
+    /// <summary>
+    /// True while the store recovers from disk: commands without the <c>loading</c> flag get
+    /// <c>-LOADING</c> and INFO shows <c>loading:1</c>, as Redis while it reads its AOF or RDB.
+    /// </summary>
+    public bool Loading
+    {
+        get => _loading;
+        set => _loading = value;
+    }
 
     public TimeProvider Time { get; }
 

@@ -72,4 +72,25 @@ public interface IKeyValueStore : IDisposable
     /// <summary>Active expiry: samples keys with an expiry and reclaims the expired ones, within a time budget.</summary>
     /// <returns>Keys reclaimed.</returns>
     int ExpireCycle(TimeSpan budget);
+
+    /// <summary>
+    /// The version of the latest write of <paramref name="key"/> that the store remembers: a live value's, or a
+    /// deleted or expired key's whose tombstone is still kept. Every local write gets a version higher than
+    /// any the store has issued or applied (<see cref="HybridClock"/>).
+    /// </summary>
+    bool TryGetVersion(ReadOnlySpan<byte> key, out long version);
+
+    /// <summary>
+    /// Applies a record written elsewhere (a replica's copy of a primary's write), keeping its version, only
+    /// if that version is higher than the version held for the key; re-delivered and out-of-order records
+    /// are therefore harmless. Returns whether the record was applied.
+    /// </summary>
+    bool Apply(in StoreRecord record);
+
+    /// <summary>
+    /// Completes once every write made before the call is as durable as the store promises (for the log
+    /// store under <c>appendfsync always</c>: fsync'd). Callers acknowledge writes only after it completes.
+    /// Completes synchronously when there is nothing to wait for.
+    /// </summary>
+    ValueTask CommitAsync();
 }

@@ -17,14 +17,18 @@ public enum ValueKind : byte
 public readonly struct StoredValue
 {
     /// <summary>Creates a snapshot.</summary>
-    public StoredValue(ValueKind kind, object value, int length, long expiresAt, long lastAccess)
+    public StoredValue(ValueKind kind, object value, int length, long expiresAt, long lastAccess, long version = 0)
     {
         Kind = kind;
         Value = value;
         Length = length;
         ExpiresAt = expiresAt;
         LastAccess = lastAccess;
+        Version = version;
     }
+
+    /// <summary>The version of the write that stored this value.</summary>
+    public long Version { get; }
 
     /// <summary>The value's type.</summary>
     public ValueKind Kind { get; }

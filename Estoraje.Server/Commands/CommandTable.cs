@@ -216,6 +216,13 @@ internal sealed class CommandTable
             return null;
         }
 
+        if (client.Server.Loading && (command.Flags & Loading) == 0)
+        {
+            Interlocked.Increment(ref command.Stats.RejectedCalls);
+            client.Writer.WriteError(Errors.Loading);
+            return null;
+        }
+
         return command;
     }
 
@@ -242,6 +249,9 @@ internal sealed class CommandTable
                 client.CloseAfterReply = true;
         }
 
+        // The batch's replies wait for the store to commit its writes (see RespListener).
+        if ((command.Flags & Write) != 0)
+            client.PendingCommit = true;
         var elapsed = Stopwatch.GetElapsedTime(started);
         var counters = client.Counters;
         counters.Calls[command.Index]++;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Estoraje.Resp;
 using Estoraje.Server.Network;
+using Estoraje.Storage.Log;
 
 namespace Estoraje.Server.Commands;
 
@@ -510,8 +511,9 @@ internal static class ConfigParameters
         new("storage", s => s.Options.Storage),
         new("databases", _ => "1"),
         new("save", _ => ""),
-        new("appendonly", _ => "no"),
-        new("maxmemory", _ => "0"),
+        new("appendonly", s => s.Store is LogStore ? "yes" : "no"),
+        new("appendfsync", s => s.Options.AppendFsync),
+        new("maxmemory", s => (s.Store is LogStore log ? log.Options.CacheBytes : 0).ToString(CultureInfo.InvariantCulture)),
         new("maxmemory-policy", _ => "noeviction"),
         new("timeout", _ => "0"),
         new("cluster-enabled", _ => "no"),
@@ -607,6 +609,7 @@ internal static class InfoText
         void Line(string key, object value) => sb.Append(key).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
 
         var store = server.Store;
+        var log = store as LogStore;
         var totals = server.CounterTotals();
         Section("server", () =>
         {
@@ -657,26 +660,55 @@ internal static class InfoText
             Line("used_memory_peak_human", Human(process.PeakWorkingSet64));
             Line("used_memory_dataset", store.UsedBytes);
             Line("total_system_memory", GC.GetGCMemoryInfo().TotalAvailableMemoryBytes);
-            Line("maxmemory", 0);
-            Line("maxmemory_human", "0B");
-            Line("maxmemory_policy", "noeviction");
+            var maxMemory = log?.Options.CacheBytes ?? 0;
+            Line("maxmemory", maxMemory);
+            Line("maxmemory_human", Human(maxMemory));
+            Line("maxmemory_policy", log is null ? "noeviction" : "s3fifo-cache");
+            if (log is not null)
+            {
+                // The log store keeps keys in memory and values on disk; maxmemory bounds the hot-value cache.
+                Line("estoraje_key_overhead_bytes", LogStore.OverheadPerKey);
+                Line("estoraje_tombstones", log.TombstoneCount);
+                Line("estoraje_tombstone_bytes", log.TombstoneBytes);
+                Line("estoraje_cache_bytes", log.CacheBytes);
+                Line("estoraje_cache_hits", log.CacheHits);
+                Line("estoraje_cache_misses", log.CacheMisses);
+            }
+
             Line("mem_fragmentation_ratio", used > 0 ? Math.Round((double)rss / used, 2) : 0);
             Line("mem_allocator", "dotnet-gc");
         });
         Section("persistence", () =>
         {
-            Line("loading", 0);
+            Line("loading", server.Loading ? 1 : 0);
             Line("async_loading", 0);
             Line("storage_engine", server.Options.Storage);
             Line("rdb_changes_since_last_save", 0);
             Line("rdb_bgsave_in_progress", 0);
             Line("rdb_last_save_time", server.LastSave);
             Line("rdb_last_bgsave_status", "ok");
-            Line("aof_enabled", 0);
+            Line("aof_enabled", log is null ? 0 : 1);
             Line("aof_rewrite_in_progress", 0);
             Line("aof_rewrite_scheduled", 0);
             Line("aof_last_bgrewrite_status", "ok");
             Line("aof_last_write_status", "ok");
+            if (log is not null && !server.Loading)
+            {
+                var (disk, dead) = log.DiskBytes();
+                Line("aof_current_size", disk);
+                Line("estoraje_appendfsync", server.Options.AppendFsync);
+                Line("estoraje_segments", log.SegmentCount);
+                Line("estoraje_dead_bytes", dead);
+                Line("estoraje_fsyncs", log.FsyncCount);
+                Line("estoraje_appended_bytes", log.AppendedBytes);
+                Line("estoraje_corrupt_reads", log.CorruptReads);
+                if (log.Recovery is { } recovery)
+                {
+                    Line("estoraje_recovery_ms", (long)recovery.Elapsed.TotalMilliseconds);
+                    Line("estoraje_recovery_records", recovery.Records);
+                    Line("estoraje_recovery_damaged_ranges", recovery.Damaged.Count);
+                }
+            }
         });
         Section("stats", () =>
         {

@@ -1,5 +1,6 @@
 using Estoraje.Server.Network;
 using Estoraje.Storage;
+using Estoraje.Storage.Log;
 using Estoraje.Storage.Memory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -41,9 +42,22 @@ public static class EstorajeHost
             Console.Error.WriteLine($"Invalid configuration: {ex.Message} {ex.InnerException?.Message}");
             return 2;
         }
-        if (options.Storage != "memory")
+        if (options.Storage is not ("memory" or "log"))
         {
-            Console.Error.WriteLine($"Unknown storage engine '{options.Storage}' (supported: memory).");
+            Console.Error.WriteLine($"Unknown storage engine '{options.Storage}' (supported: memory, log).");
+            return 2;
+        }
+
+        if (ParseFsync(options.AppendFsync) is null)
+        {
+            Console.Error.WriteLine($"Invalid appendfsync '{options.AppendFsync}' (always, everysec or no).");
+            return 2;
+        }
+
+        if ((options.MaxMemory.Length > 0 && ServerOptions.ParseMemory(options.MaxMemory) is null) ||
+            ServerOptions.ParseMemory(options.SegmentSize) is not (> 0 and <= 1L << 30))
+        {
+            Console.Error.WriteLine("Invalid maxmemory or segment-size: a size such as 100mb (segments at most 1gb).");
             return 2;
         }
 
@@ -54,16 +68,21 @@ public static class EstorajeHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IKeyValueStore>(sp => new MemoryStore(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<IKeyValueStore>(sp => CreateStore(options, sp));
         builder.Services.AddSingleton(sp => new ServerContext(
             options,
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IHostApplicationLifetime>().StopApplication,
-            sp.GetRequiredService<ILogger<ServerContext>>()));
+            sp.GetRequiredService<ILogger<ServerContext>>())
+        {
+            // The log store is read from disk by StoreLoader while the listener already answers (-LOADING).
+            Loading = sp.GetRequiredService<IKeyValueStore>() is LogStore { IsOpen: false },
+        });
         // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        builder.Services.AddHostedService<StoreLoader>();
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -80,6 +99,73 @@ public static class EstorajeHost
             return 1;
         }
     }
+
+    /// <summary>The <c>appendfsync</c> policy named by <paramref name="text"/>, or null.</summary>
+    internal static FsyncPolicy? ParseFsync(string text) => text.ToLowerInvariant() switch
+    {
+        "always" => FsyncPolicy.Always,
+        "everysec" => FsyncPolicy.EverySecond,
+        "no" => FsyncPolicy.No,
+        _ => null,
+    };
+
+    private static IKeyValueStore CreateStore(ServerOptions options, IServiceProvider services)
+    {
+        var time = services.GetRequiredService<TimeProvider>();
+        if (options.Storage == "memory")
+            return new MemoryStore(time);
+
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Estoraje.Storage");
+        var maxMemory = ServerOptions.ParseMemory(options.MaxMemory) ?? 0;
+        return new LogStore(new LogStoreOptions
+        {
+            Directory = Path.GetFullPath(options.Dir),
+            Fsync = ParseFsync(options.AppendFsync)!.Value,
+            CacheBytes = maxMemory > 0 ? maxMemory : LogStoreOptions.DefaultCacheBytes(),
+            SegmentSize = ServerOptions.ParseMemory(options.SegmentSize)!.Value,
+            TombstoneGrace = TimeSpan.FromSeconds(Math.Max(0, options.TombstoneGrace)),
+            Log = message => logger.LogWarning("{Message}", message),
+        }, time);
+    }
+}
+
+/// <summary>
+/// Recovers the log store from disk in the background while the listener already accepts connections and
+/// answers <c>-LOADING</c>, as Redis does while it loads its AOF. A store that cannot be opened stops the node.
+/// </summary>
+internal sealed partial class StoreLoader(ServerContext server, IHostApplicationLifetime lifetime, ILogger<StoreLoader> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (server.Store is not LogStore { IsOpen: false } store)
+            return;
+        try
+        {
+            await Task.Run(store.Recover, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            LogCannotOpen(ex, store.Options.Directory);
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+            return;
+        }
+
+        var report = store.Recovery!;
+        LogLoaded(store.Count, report.Records, report.Segments, (long)report.Elapsed.TotalMilliseconds);
+        if (report.Damaged.Count > 0)
+            LogDamage(report.Damaged.Count);
+        server.Loading = false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Cannot open the data directory {Directory}")]
+    private partial void LogCannotOpen(Exception ex, string directory);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "DB loaded from disk: {Keys} keys from {Records} records in {Segments} segments, {Milliseconds} ms")]
+    private partial void LogLoaded(long keys, long records, int segments, long milliseconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recovery found {Ranges} damaged ranges (logged above); every intact record was loaded")]
+    private partial void LogDamage(int ranges);
 }
 
 /// <summary>Reclaims expired keys nobody reads: Redis's active expiry cycle, <c>hz</c> times a second.</summary>
@@ -100,7 +186,8 @@ internal sealed class ActiveExpiry(ServerContext server) : BackgroundService
             }
 
             // A quarter of each period at most, as Redis's slow cycle.
-            server.Store.ExpireCycle(period / 4);
+            if (!server.Loading)
+                server.Store.ExpireCycle(period / 4);
         }
     }
 }

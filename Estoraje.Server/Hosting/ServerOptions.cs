@@ -21,8 +21,23 @@ public sealed class ServerOptions
     /// <summary>Most clients connected at once.</summary>
     public int MaxClients { get; set; } = 10000;
 
-    /// <summary>Storage engine: <c>memory</c>.</summary>
+    /// <summary>Storage engine: <c>memory</c> (nothing on disk) or <c>log</c> (the durable log store in <see cref="Dir"/>).</summary>
     public string Storage { get; set; } = "memory";
+
+    /// <summary>When the log store fsyncs: <c>always</c> (before each reply, group commit), <c>everysec</c> or <c>no</c>.</summary>
+    public string AppendFsync { get; set; } = "everysec";
+
+    /// <summary>
+    /// Byte budget of the log store's hot-value cache, with Redis's units (<c>100mb</c>, <c>2gb</c>); empty or
+    /// <c>0</c> for a quarter of the memory available.
+    /// </summary>
+    public string MaxMemory { get; set; } = "";
+
+    /// <summary>Size at which the log store starts a new segment file, with Redis's units.</summary>
+    public string SegmentSize { get; set; } = "64mb";
+
+    /// <summary>Seconds a deleted or expired key's tombstone is kept by the log store.</summary>
+    public int TombstoneGrace { get; set; } = 3600;
 
     /// <summary>Largest bulk string accepted (proto-max-bulk-len).</summary>
     public long ProtoMaxBulkLen { get; set; } = 512L * 1024 * 1024;
@@ -70,5 +85,28 @@ public sealed class ServerOptions
         ["--peer-port"] = nameof(PeerPort),
         ["--cluster-secret"] = nameof(ClusterSecret),
         ["--node-id"] = nameof(NodeId),
+        ["--segment-size"] = nameof(SegmentSize),
+        ["--tombstone-grace"] = nameof(TombstoneGrace),
     };
+
+    /// <summary>Parses a size with Redis's units (<c>1k</c> = 1000, <c>1kb</c> = 1024, m, mb, g, gb); null when invalid.</summary>
+    public static long? ParseMemory(string text)
+    {
+        var t = text.Trim().ToLowerInvariant();
+        (string Suffix, long Unit)[] units = [("gb", 1L << 30), ("mb", 1L << 20), ("kb", 1L << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)];
+        long unit = 1;
+        foreach (var (suffix, size) in units)
+        {
+            if (t.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                unit = size;
+                t = t[..^suffix.Length];
+                break;
+            }
+        }
+
+        if (!long.TryParse(t, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) || n > long.MaxValue / unit)
+            return null;
+        return n * unit;
+    }
 }

@@ -66,6 +66,9 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Another node's connection: its commands run here, never routed again.</summary>
     public bool IsPeer { get; set; }
 
+    /// <summary>Set when the batch being executed wrote: its replies wait for <see cref="IKeyValueStore.CommitAsync"/>.</summary>
+    public bool PendingCommit { get; set; }
+
     /// <summary>Set by QUIT, CLIENT KILL of oneself and protocol errors: close once the replies are flushed.</summary>
     public bool CloseAfterReply { get; set; }
 

@@ -116,6 +116,17 @@ internal sealed partial class RespListener : BackgroundService
                 Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
 
+                // Replies to writes leave only once those writes are as durable as appendfsync promises. The
+                // batch ran synchronously; its replies sit unflushed in the pipe while this one await covers
+                // every write of the batch. Under appendfsync always the store's syncer fsyncs once for all
+                // the connections waiting at that moment (group commit); otherwise this completes at once,
+                // after at most one write system call, and nothing is awaited.
+                if (session.PendingCommit)
+                {
+                    session.PendingCommit = false;
+                    await server.Store.CommitAsync();
+                }
+
                 if (output.CanGetUnflushedBytes)
                     Interlocked.Add(ref server.Stats.NetOutputBytes, output.UnflushedBytes);
                 var flush = await output.FlushAsync(session.Killed);

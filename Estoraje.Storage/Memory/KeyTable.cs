@@ -25,6 +25,7 @@ internal sealed class KeyTable
         public object? Value;
         public long ExpiresAt;
         public long LastAccess;
+        public long Version;
         public int Hash;
         public int Next;        // next entry index in the bucket chain, -1 = end; in the free list: next free
         public int Length;

@@ -5,6 +5,8 @@ namespace Estoraje.Storage.Memory;
 /// <summary>
 /// The in-memory store (<c>--storage memory</c>, like Redis with persistence off): 64 shards, each a
 /// <see cref="KeyTable"/> behind its own lock, chosen by the top bits of a per-process randomized hash.
+/// Live keys carry versions as the log store's do; a deleted key's version is forgotten (no tombstones), so
+/// <see cref="Apply"/> can bring back a key deleted here by applying an older record.
 /// </summary>
 public sealed class MemoryStore : IKeyValueStore
 {
@@ -15,14 +17,17 @@ public sealed class MemoryStore : IKeyValueStore
     private const int EntryOverhead = 64 + 8 + 2 * 24;
 
     private readonly TimeProvider _time;
+    private readonly HybridClock _clock;
     private readonly Lock[] _locks = new Lock[ShardCount];
     private readonly KeyTable[] _tables = new KeyTable[ShardCount];
     private long _expiredTotal;
+    private long _flushVersion;
 
     /// <summary>Creates an empty store on <paramref name="time"/> (the system clock when null).</summary>
     public MemoryStore(TimeProvider? time = null)
     {
         _time = time ?? TimeProvider.System;
+        _clock = new HybridClock(_time);
         for (var i = 0; i < ShardCount; i++)
         {
             _locks[i] = new Lock();
@@ -100,7 +105,7 @@ public sealed class MemoryStore : IKeyValueStore
             ref var e = ref table[i];
             if (touch)
                 e.LastAccess = now;
-            value = new StoredValue(e.Kind, e.Value!, e.Length, e.ExpiresAt, e.LastAccess);
+            value = new StoredValue(e.Kind, e.Value!, e.Length, e.ExpiresAt, e.LastAccess, e.Version);
             return true;
         }
     }
@@ -109,7 +114,10 @@ public sealed class MemoryStore : IKeyValueStore
     public bool Exists(ReadOnlySpan<byte> key) => TryGet(key, out _, touch: true);
 
     /// <inheritdoc />
-    public void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt)
+    public void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt) =>
+        Store(key, value, length, expiresAt, ValueKind.String, _clock.Next());
+
+    private void Store(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt, ValueKind kind, long version)
     {
         var hash = Hash(key);
         var shard = ShardOf(hash);
@@ -129,9 +137,10 @@ public sealed class MemoryStore : IKeyValueStore
             }
 
             ref var e = ref table[i];
-            e.Kind = ValueKind.String;
+            e.Kind = kind;
             e.Value = value;
             e.Length = length;
+            e.Version = version;
             e.LastAccess = Now;
             table.SetExpiry(i, expiresAt);
             table.UsedBytes += delta;
@@ -171,6 +180,7 @@ public sealed class MemoryStore : IKeyValueStore
             tail.CopyTo(current.AsSpan(e.Length));
             e.Length = length;
             e.LastAccess = now;
+            e.Version = _clock.Next();
             return length;
         }
     }
@@ -203,6 +213,7 @@ public sealed class MemoryStore : IKeyValueStore
             if (i < 0)
                 return false;
             table.SetExpiry(i, expiresAt);
+            table[i].Version = _clock.Next();
             return true;
         }
     }
@@ -214,6 +225,7 @@ public sealed class MemoryStore : IKeyValueStore
         {
             foreach (var t in _tables)
                 t.Clear();
+            Volatile.Write(ref _flushVersion, _clock.Next());
         }
     }
 
@@ -336,6 +348,51 @@ public sealed class MemoryStore : IKeyValueStore
             return n;
         }
     }
+
+    /// <inheritdoc />
+    public bool TryGetVersion(ReadOnlySpan<byte> key, out long version)
+    {
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = FindLive(table, key, hash, Now);
+            version = i < 0 ? 0 : table[i].Version;
+            return i >= 0;
+        }
+    }
+
+    /// <inheritdoc />
+    public bool Apply(in StoreRecord record)
+    {
+        var key = record.Key;
+        var hash = Hash(key);
+        var shard = ShardOf(hash);
+        var table = _tables[shard];
+        lock (_locks[shard])
+        {
+            var i = table.Find(key, hash);
+            // FLUSHALL deleted every key at its version: older records stay deleted.
+            if ((i >= 0 && table[i].Version >= record.Version) || record.Version <= Volatile.Read(ref _flushVersion))
+                return false;
+            _clock.Observe(record.Version);
+            if (record.IsTombstone)
+            {
+                if (i >= 0)
+                    RemoveEntry(table, i);
+            }
+            else
+            {
+                Store(key, record.Value!, record.Length, record.ExpiresAt, record.Kind, record.Version);
+            }
+
+            return true;
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask CommitAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Text;
 using Estoraje.Storage;
+using Estoraje.Storage.Log;
 using Estoraje.Storage.Memory;
 using Estoraje.Tests.Support;
 
@@ -8,6 +9,7 @@ namespace Estoraje.Tests.Storage;
 /// <summary>
 /// Random operations against a dictionary model. The model tracks what the store physically holds: an expired
 /// key stays until something touches it (TryGet, Append, Remove, SetExpiry) or a reclaiming pass removes it.
+/// A store that persists is also closed and reopened now and then: the whole keyspace must come back.
 /// </summary>
 public sealed class MemoryStoreModelTests
 {
@@ -24,7 +26,7 @@ public sealed class MemoryStoreModelTests
     [InlineData(8)]
     public void Store_behaves_like_a_dictionary_with_expiry(int seed)
     {
-        new Run(seed, keyCount: 40).Execute(Operations);
+        new Run(seed, keyCount: 40, time => new MemoryStore(time)).Execute(Operations);
     }
 
     [Theory]
@@ -33,24 +35,33 @@ public sealed class MemoryStoreModelTests
     public void Store_behaves_like_a_dictionary_with_expiry_over_many_keys(int seed)
     {
         // Enough keys for the shard tables to resize up and down as keys come and go.
-        new Run(seed, keyCount: 3000).Execute(Operations / 3);
+        new Run(seed, keyCount: 3000, time => new MemoryStore(time)).Execute(Operations / 3);
     }
 
-    private sealed class Run
+    internal sealed class Run : IDisposable
     {
         private readonly Random _random;
         private readonly ManualTime _time = new();
-        private readonly MemoryStore _store;
+        private readonly Func<TimeProvider, IKeyValueStore> _create;
+        private readonly bool _restarts;
+        private IKeyValueStore _store;
         private readonly string[] _keys;
         private readonly Dictionary<string, Entry> _model = [];
         private readonly List<(StoredValue Value, byte[] Bytes)> _snapshots = [];
         private long _expiredTotal;
+        private long _futureApplies;
         private string _last = "";
 
-        public Run(int seed, int keyCount)
+        /// <param name="seed">Seed of every random choice.</param>
+        /// <param name="keyCount">Distinct keys used.</param>
+        /// <param name="create">Opens the store; called again after each restart when <paramref name="restarts"/>.</param>
+        /// <param name="restarts">Whether the store persists, so that closing and reopening it is an operation.</param>
+        public Run(int seed, int keyCount, Func<TimeProvider, IKeyValueStore> create, bool restarts = false)
         {
             _random = new Random(seed);
-            _store = new MemoryStore(_time);
+            _create = create;
+            _restarts = restarts;
+            _store = create(_time);
             _keys = new string[keyCount];
             _keys[0] = "";
             _keys[1] = "bin\0\r\n\xff";
@@ -60,6 +71,9 @@ public sealed class MemoryStoreModelTests
 
         private long Now => _time.NowMs;
 
+        /// <summary>Operations run so far that were restarts.</summary>
+        public int Restarts { get; private set; }
+
         public void Execute(int operations)
         {
             for (var step = 0; step < operations; step++)
@@ -67,7 +81,15 @@ public sealed class MemoryStoreModelTests
                 Step();
                 Check(step);
             }
+
+            if (_restarts)
+            {
+                Restart();
+                Check(operations);
+            }
         }
+
+        public void Dispose() => _store.Dispose();
 
         private void Step()
         {
@@ -93,6 +115,83 @@ public sealed class MemoryStoreModelTests
                 Clear();
             else
                 BulkLoad();
+
+            // Restarts (of a store that persists) and replicated records.
+            var extra = _random.Next(100);
+            if (extra < 3 && _restarts)
+                Restart();
+            else if (extra < 8)
+                Apply(_keys[_random.Next(_keys.Length)]);
+        }
+
+        private void Restart()
+        {
+            _last = "RESTART";
+            Restarts++;
+            var before = Versions();
+            _store.Dispose();
+            _store = _create(_time);
+
+            // A reopened store skips keys already expired and starts its counters afresh.
+            foreach (var key in _model.Keys.ToList())
+            {
+                if (IsExpired(_model[key]))
+                    _model.Remove(key);
+            }
+
+            _expiredTotal = 0;
+
+            // The whole keyspace comes back: every value, expiry and version.
+            Sweep();
+            var after = Versions();
+            Assert.Equal(before.Count, after.Count);
+            foreach (var (key, version) in before)
+                Assert.True(after.TryGetValue(key, out var v) && v == version, $"RESTART: version of {Show(key)} changed");
+        }
+
+        // Versions of every live key (reading them reclaims expired ones, as the model does).
+        private Dictionary<string, long> Versions()
+        {
+            var versions = new Dictionary<string, long>();
+            foreach (var key in _model.Keys.ToList())
+            {
+                var found = _store.TryGet(Bytes(key), out var value, touch: false);
+                if (TouchLive(key, out _))
+                {
+                    Assert.True(found);
+                    versions[key] = value.Version;
+                }
+            }
+
+            return versions;
+        }
+
+        private void Apply(string key)
+        {
+            // The record's version is the held one plus -1, 0 or 1: only the newer one may be applied.
+            var held = _store.TryGetVersion(Bytes(key), out var version);
+            TouchLive(key, out _);
+            var delta = _random.Next(-1, 2);
+            // A key with no version held gets one beyond every version so far (a FLUSHALL is a floor too).
+            var recordVersion = held ? Math.Max(1, version + delta) : (Now + 1_000_000 + 1000L * ++_futureApplies) << HybridClock.CounterBits;
+            var tombstone = _random.Next(3) == 0;
+            var value = RandomBytes(_random.Next(0, 16));
+            var expiresAt = RandomExpiry(allowNone: true);
+            var record = tombstone
+                ? StoreRecord.Tombstone(Bytes(key), recordVersion)
+                : new StoreRecord(Bytes(key), recordVersion, ValueKind.String, value, value.Length, expiresAt);
+            _last = $"APPLY {Show(key)} v={(held ? $"held{delta:+0;-0;+0}" : "new")} {(tombstone ? "tombstone" : $"len={value.Length} exp={Relative(expiresAt)}")}";
+
+            var applied = _store.Apply(record);
+
+            var expected = !held || recordVersion > version;
+            Assert.True(expected == applied, $"{_last}: Apply returned {applied}");
+            if (!applied)
+                return;
+            if (tombstone)
+                _model.Remove(key);
+            else
+                _model[key] = new Entry(value, expiresAt);
         }
 
         private void Set(string key)

@@ -1,0 +1,323 @@
+using System.Diagnostics;
+
+namespace Estoraje.Storage.Log;
+
+public sealed partial class LogStore
+{
+    private const string LockFileName = "LOCK";
+
+    // Segments being loaded, before the writer exists.
+    private Segment?[]? _loading;
+    private long _flushVersion;
+
+    /// <summary>
+    /// Loads the key directory from the segment files: every intact record is applied (the highest version of
+    /// each key wins, whatever the file order). A damaged record at the end of the last segment is a write
+    /// torn by a crash: the file is cut before it and the record never applied. Damage anywhere else is
+    /// skipped up to the next intact record and reported. Holds every shard lock while it runs.
+    /// </summary>
+    public void Recover()
+    {
+        if (IsOpen)
+            throw new InvalidOperationException("The log store is already open.");
+        var started = Stopwatch.GetTimestamp();
+        var directory = _options.Directory;
+        Directory.CreateDirectory(directory);
+        try
+        {
+            // FileShare.None takes an exclusive lock: two processes appending to one log would corrupt it.
+            _lockFile = new FileStream(Path.Combine(directory, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException($"The data directory '{directory}' is in use by another process.", ex);
+        }
+
+        var ids = new List<int>();
+        foreach (var path in Directory.EnumerateFiles(directory, "*.seg"))
+        {
+            var id = Segment.ParseId(Path.GetFileName(path), ".seg");
+            if (id >= 0)
+                ids.Add(id);
+        }
+
+        ids.Sort();
+        var report = new RecoveryReport();
+        using (Lock(ulong.MaxValue))
+        {
+            var segments = new Segment?[ids.Count == 0 ? 1 : ids[^1] + 1];
+            _loading = segments;
+            Segment? last = null;
+            try
+            {
+                for (var n = 0; n < ids.Count; n++)
+                {
+                    var id = ids[n];
+                    var isLast = n == ids.Count - 1;
+                    var path = Path.Combine(directory, Segment.FileName(id));
+                    var handle = File.OpenHandle(path, FileMode.Open, isLast ? FileAccess.ReadWrite : FileAccess.Read, FileShare.Read);
+                    var segment = new Segment(id, path, handle, RandomAccess.GetLength(handle));
+                    segments[id] = segment;
+                    Load(segment, isLast, report);
+                    last = segment;
+                }
+
+                if (last is null)
+                {
+                    var path = Path.Combine(directory, Segment.FileName(0));
+                    var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+                    last = new Segment(0, path, handle, 0);
+                    segments[0] = last;
+                }
+
+                Volatile.Write(ref _writer, new LogWriter(directory, _options.SegmentSize, _options.Fsync, segments, last));
+            }
+            catch
+            {
+                foreach (var s in segments)
+                    s?.Dispose();
+                throw;
+            }
+            finally
+            {
+                _loading = null;
+            }
+        }
+
+        report.Segments = ids.Count;
+        report.Elapsed = Stopwatch.GetElapsedTime(started);
+        Recovery = report;
+    }
+
+    private Segment? SegmentOf(int id)
+    {
+        if (_writer is { } writer)
+            return writer.Get(id);
+        var loading = _loading;
+        return loading is not null && (uint)id < (uint)loading.Length ? loading[id] : null;
+    }
+
+    private void Load(Segment segment, bool isLast, RecoveryReport report)
+    {
+        var length = segment.Length;
+        var scanner = new SegmentScanner(segment, length);
+        long position = 0;
+        while (position < length)
+        {
+            if (scanner.TryRecord(position, out var header, out var record))
+            {
+                Load(segment, (int)position, header, record.Slice(RecordFormat.HeaderSize, header.KeyLength));
+                report.Records++;
+                position += header.Size;
+                continue;
+            }
+
+            var next = scanner.FindNext(position + 1);
+            if (isLast && next == length)
+            {
+                // A write cut short by a crash (or garbage after it): it was never acknowledged as durable.
+                RandomAccess.SetLength(segment.Handle, position);
+                segment.Length = position;
+                segment.WrittenLength = position;
+                report.Damaged.Add(new DamagedRange(segment.Id, position, length - position, Truncated: true));
+                _options.Log?.Invoke($"Segment {segment.Id}: torn or damaged tail of {length - position} bytes at offset {position} truncated.");
+                return;
+            }
+
+            report.Damaged.Add(new DamagedRange(segment.Id, position, next - position, Truncated: false));
+            _options.Log?.Invoke($"Segment {segment.Id}: {next - position} damaged bytes at offset {position} skipped.");
+            segment.AddDead(next - position);
+            position = next;
+        }
+    }
+
+    private void Load(Segment segment, int offset, RecordHeader header, ReadOnlySpan<byte> key)
+    {
+        if (header.IsFlush)
+        {
+            _clock.Observe(header.Version);
+            if (header.Version > _flushVersion)
+            {
+                _flushVersion = header.Version;
+                DropOlderThan(header.Version);
+            }
+
+            return;
+        }
+
+        if (header.Version < _flushVersion)
+        {
+            segment.AddDead(header.Size);
+            return;
+        }
+
+        _clock.Observe(header.Version);
+        var (shard, slot, hash) = Locate(key);
+        var table = _tables[shard];
+        var i = table.Find(key, hash);
+        if (i >= 0 && table[i].Version >= header.Version)
+        {
+            segment.AddDead(header.Size);
+            return;
+        }
+
+        if (i < 0)
+        {
+            i = table.Add(key.ToArray(), hash, (ushort)slot);
+            Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+            _slotCounts[slot]++;
+        }
+        else
+        {
+            Forget(ref table[i]);
+        }
+
+        ref var e = ref table[i];
+        var now = Now;
+        var dead = header.IsTombstone || IsExpired(header.ExpiresAt, now);
+        if (dead && !e.Tombstone)
+        {
+            table.MarkTombstone(i);
+            _slotCounts[slot]--;
+            MoveToTombstoneBytes(key.Length);
+        }
+        else if (!dead && e.Tombstone)
+        {
+            table.Revive(i);
+            _slotCounts[slot]++;
+            Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+            Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+        }
+
+        if (dead)
+        {
+            e.ExpiresAt = header.ExpiresAt;
+        }
+        else
+        {
+            e.Kind = header.Kind;
+            table.SetExpiry(i, header.ExpiresAt);
+        }
+
+        e.LastAccess = Seconds(now);
+        SetLocation(table, i, segment.Id, offset, header.ValueLength, header.Version);
+        _slotDigests[slot] += StableHash.KeyVersion(key, header.Version);
+    }
+
+    // A FLUSHALL marker: every record older than it is gone, whichever segment it was read from.
+    private void DropOlderThan(long version)
+    {
+        var keys = new List<byte[]>();
+        for (var shard = 0; shard < ShardCount; shard++)
+        {
+            var table = _tables[shard];
+            keys.Clear();
+            for (var i = 0; i < table.EntrySlots; i++)
+            {
+                if (table.IsUsed(i) && table[i].Version < version)
+                    keys.Add(table[i].Key!);
+            }
+
+            foreach (var key in keys)
+            {
+                var i = table.Find(key, Hash(key));
+                ref var e = ref table[i];
+                Forget(ref e);
+                if (e.Tombstone)
+                {
+                    Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+                }
+                else
+                {
+                    _slotCounts[e.Slot]--;
+                    Interlocked.Add(ref _liveKeyBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+                }
+
+                table.RemoveAt(i);
+            }
+        }
+    }
+}
+
+/// <summary>What recovery found.</summary>
+public sealed class RecoveryReport
+{
+    /// <summary>Segment files read.</summary>
+    public int Segments { get; internal set; }
+
+    /// <summary>Intact records read.</summary>
+    public long Records { get; internal set; }
+
+    /// <summary>Damaged byte ranges: skipped inside a segment, or cut off the end of the last one.</summary>
+    public List<DamagedRange> Damaged { get; } = [];
+
+    /// <summary>Time recovery took.</summary>
+    public TimeSpan Elapsed { get; internal set; }
+}
+
+/// <summary>A damaged range of a segment file found by recovery.</summary>
+/// <param name="Segment">Segment id.</param>
+/// <param name="Offset">Where the damage starts.</param>
+/// <param name="Length">Bytes skipped or cut off.</param>
+/// <param name="Truncated">True for a torn tail cut off the last segment; false for damage skipped inside a segment.</param>
+public readonly record struct DamagedRange(int Segment, long Offset, long Length, bool Truncated);
+
+/// <summary>Reads a segment file front to back through a large buffer, checking each record's CRC.</summary>
+internal sealed class SegmentScanner
+{
+    private const int ChunkSize = 1 << 20;
+
+    private readonly Segment _segment;
+    private readonly long _length;
+    private byte[] _buffer = new byte[ChunkSize];
+    private long _bufferStart;
+    private int _bufferCount;
+
+    public SegmentScanner(Segment segment, long length)
+    {
+        _segment = segment;
+        _length = length;
+    }
+
+    /// <summary>Whether an intact record starts at <paramref name="offset"/>.</summary>
+    public bool TryRecord(long offset, out RecordHeader header, out ReadOnlySpan<byte> record)
+    {
+        record = default;
+        header = default;
+        if (!TryLoad(offset, RecordFormat.HeaderSize, out var head) || !RecordFormat.TryReadHeader(head, out header))
+            return false;
+        return TryLoad(offset, (int)header.Size, out record) && RecordFormat.IsIntact(record);
+    }
+
+    /// <summary>The first offset from <paramref name="from"/> where an intact record starts, or the file length.</summary>
+    public long FindNext(long from)
+    {
+        for (var p = from; p + RecordFormat.HeaderSize <= _length; p++)
+        {
+            if (TryRecord(p, out _, out _))
+                return p;
+        }
+
+        return _length;
+    }
+
+    private bool TryLoad(long offset, int count, out ReadOnlySpan<byte> bytes)
+    {
+        bytes = default;
+        if (offset + count > _length)
+            return false;
+        if (offset < _bufferStart || offset + count > _bufferStart + _bufferCount)
+        {
+            if (count > _buffer.Length)
+                _buffer = new byte[count];
+            var n = (int)Math.Min(_buffer.Length, _length - offset);
+            if (!_segment.TryRead(offset, _buffer.AsSpan(0, n)))
+                return false;
+            _bufferStart = offset;
+            _bufferCount = n;
+        }
+
+        bytes = _buffer.AsSpan((int)(offset - _bufferStart), count);
+        return true;
+    }
+}

@@ -1,0 +1,44 @@
+namespace Estoraje.Storage.Log;
+
+/// <summary>When written records reach the disk (Redis's <c>appendfsync</c>).</summary>
+public enum FsyncPolicy
+{
+    /// <summary>
+    /// Every write is fsync'd before it is acknowledged. Concurrent writers share one fsync (group commit).
+    /// </summary>
+    Always,
+
+    /// <summary>Writes reach the OS before they are acknowledged and the disk within about a second.</summary>
+    EverySecond,
+
+    /// <summary>Writes reach the OS before they are acknowledged; the OS decides when they reach the disk.</summary>
+    No,
+}
+
+/// <summary>Settings of a <see cref="LogStore"/>.</summary>
+public sealed class LogStoreOptions
+{
+    /// <summary>Directory of the segment and hint files (created when missing).</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>The active segment is sealed and a new one started once it reaches this size.</summary>
+    public long SegmentSize { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Durability of acknowledged writes.</summary>
+    public FsyncPolicy Fsync { get; init; } = FsyncPolicy.EverySecond;
+
+    /// <summary>Byte budget of the hot-value cache (values read from disk or just written).</summary>
+    public long CacheBytes { get; init; } = DefaultCacheBytes();
+
+    /// <summary>
+    /// How long a deleted or expired key's tombstone is kept (in memory and on disk), so that a replica or an
+    /// older segment cannot bring the key back with an older record.
+    /// </summary>
+    public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Receives notable events (recovery damage, compactions), one line each.</summary>
+    public Action<string>? Log { get; init; }
+
+    /// <summary>A quarter of the memory available to the process.</summary>
+    public static long DefaultCacheBytes() => Math.Max(16L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+}

@@ -1,0 +1,384 @@
+using System.Buffers;
+using Microsoft.Win32.SafeHandles;
+
+namespace Estoraje.Storage.Log;
+
+/// <summary>
+/// Appends records to the active segment and makes them durable.
+/// <para>
+/// Records are copied into a buffer under a short lock; a write system call hands the buffer to the OS when
+/// it fills, when a reader needs a record still in it, and when a caller commits. Positions are byte counts
+/// since the writer opened (log sequence numbers): <c>appended ≥ written ≥ synced</c>.
+/// </para>
+/// <para>
+/// Group commit (<see cref="FsyncPolicy.Always"/>): a committer registers the position it needs and waits;
+/// one syncer thread writes the buffer, fsyncs once, and releases every waiter at or below the synced
+/// position. Writers that arrive during an fsync are covered by the next one, so the fsync rate is bounded
+/// by the disk, not by the number of writers, and a connection that pipelines many writes waits once.
+/// Under <see cref="FsyncPolicy.EverySecond"/> and <see cref="FsyncPolicy.No"/> a commit only writes the
+/// buffer to the OS (a crash of the process then loses nothing acknowledged); the syncer fsyncs every second
+/// for EverySecond.
+/// </para>
+/// </summary>
+internal sealed class LogWriter : IDisposable
+{
+    private const int BufferSize = 256 * 1024;
+
+    private readonly Lock _lock = new();
+    private readonly string _directory;
+    private readonly long _segmentSize;
+    private readonly FsyncPolicy _policy;
+    private readonly byte[] _buffer = new byte[BufferSize];
+    private readonly Thread? _syncer;
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly Lock _waitersLock = new();
+    private readonly List<(long Position, TaskCompletionSource Done)> _waiters = [];
+    private Segment?[] _segments;
+    private Segment _active;
+    private int _buffered;
+    private long _appended;
+    private long _written;
+    private long _synced;
+    private long _fsyncs;
+    private volatile bool _stopping;
+    private Exception? _failure;
+
+    public LogWriter(string directory, long segmentSize, FsyncPolicy policy, Segment?[] segments, Segment active)
+    {
+        _directory = directory;
+        _segmentSize = segmentSize;
+        _policy = policy;
+        _segments = segments;
+        _active = active;
+        if (policy != FsyncPolicy.No)
+        {
+            _syncer = new Thread(SyncLoop) { IsBackground = true, Name = "estoraje-fsync" };
+            _syncer.Start();
+        }
+    }
+
+    /// <summary>Fsyncs done since open.</summary>
+    public long FsyncCount => Interlocked.Read(ref _fsyncs);
+
+    public long AppendedPosition => Interlocked.Read(ref _appended);
+
+    public long SyncedPosition => Interlocked.Read(ref _synced);
+
+    public int ActiveId => Volatile.Read(ref _active).Id;
+
+    /// <summary>The segment with <paramref name="id"/>, or null when it is gone.</summary>
+    public Segment? Get(int id)
+    {
+        var segments = Volatile.Read(ref _segments);
+        return (uint)id < (uint)segments.Length ? segments[id] : null;
+    }
+
+    /// <summary>Every segment held, oldest first.</summary>
+    public List<Segment> Segments()
+    {
+        var list = new List<Segment>();
+        foreach (var s in Volatile.Read(ref _segments))
+        {
+            if (s is not null)
+                list.Add(s);
+        }
+
+        return list;
+    }
+
+    /// <summary>Appends one record; returns the segment and offset it starts at.</summary>
+    public (Segment Segment, int Offset) Append(long version, long expiresAt, ValueKind kind, RecordFlags flags,
+        ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var size = RecordFormat.RecordSize(key.Length, value.Length);
+        lock (_lock)
+        {
+            ThrowIfFailed();
+            if (_active.Length > 0 && _active.Length + size > _segmentSize)
+                RollLocked();
+
+            var segment = _active;
+            var offset = segment.Length;
+            if (size > BufferSize - _buffered)
+                WriteBufferLocked();
+
+            if (size <= BufferSize)
+            {
+                RecordFormat.Write(_buffer.AsSpan(_buffered, (int)size), version, expiresAt, kind, flags, key, value);
+                _buffered += (int)size;
+            }
+            else
+            {
+                // Larger than the buffer: written on its own, straight away.
+                var rented = ArrayPool<byte>.Shared.Rent((int)size);
+                try
+                {
+                    RecordFormat.Write(rented.AsSpan(0, (int)size), version, expiresAt, kind, flags, key, value);
+                    Write(segment, rented.AsSpan(0, (int)size), offset);
+                    segment.WrittenLength = offset + size;
+                    Interlocked.Add(ref _written, size);
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+
+            segment.Length = offset + size;
+            Interlocked.Add(ref _appended, size);
+            return (segment, (int)offset);
+        }
+    }
+
+    /// <summary>Hands buffered records of <paramref name="segment"/> to the OS, so that a positional read finds them.</summary>
+    public void EnsureReadable(Segment segment, long end)
+    {
+        if (end <= segment.WrittenLength)
+            return;
+        lock (_lock)
+            WriteBufferLocked();
+    }
+
+    /// <summary>
+    /// Completes when every record appended before the call is as durable as the policy promises. Synchronous
+    /// (a write system call at most) except under <see cref="FsyncPolicy.Always"/>.
+    /// </summary>
+    public ValueTask CommitAsync()
+    {
+        var position = AppendedPosition;
+        if (_policy != FsyncPolicy.Always)
+        {
+            if (Interlocked.Read(ref _written) < position)
+            {
+                lock (_lock)
+                    WriteBufferLocked();
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        if (SyncedPosition >= position)
+            return ValueTask.CompletedTask;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_waitersLock)
+        {
+            if (_failure is not null)
+                return ValueTask.FromException(_failure);
+            _waiters.Add((position, done));
+        }
+
+        _wake.Set();
+        return new ValueTask(done.Task);
+    }
+
+    /// <summary>Writes and fsyncs everything appended (clean shutdown, FLUSHALL).</summary>
+    public void Sync()
+    {
+        lock (_lock)
+        {
+            WriteBufferLocked();
+            RandomAccess.FlushToDisk(_active.Handle);
+            Interlocked.Increment(ref _fsyncs);
+            InterlockedMax(ref _synced, Interlocked.Read(ref _written));
+        }
+
+        ReleaseWaiters(SyncedPosition);
+    }
+
+    /// <summary>Seals the active segment and starts a new one; returns the new one.</summary>
+    public Segment Roll()
+    {
+        lock (_lock)
+        {
+            RollLocked();
+            return _active;
+        }
+    }
+
+    /// <summary>Creates a new segment file outside the append path (compaction output), registered but not active.</summary>
+    public Segment CreateSegment()
+    {
+        lock (_lock)
+            return CreateSegmentLocked();
+    }
+
+    /// <summary>Forgets a segment and deletes its file and hint file (after compaction or FLUSHALL).</summary>
+    public void Delete(Segment segment)
+    {
+        lock (_lock)
+        {
+            var segments = (Segment?[])_segments.Clone();
+            segments[segment.Id] = null;
+            Volatile.Write(ref _segments, segments);
+        }
+
+        segment.Dispose();
+        File.Delete(segment.Path);
+        File.Delete(Path.Combine(_directory, Segment.HintName(segment.Id)));
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _wake.Set();
+        _syncer?.Join();
+        try
+        {
+            if (_failure is null)
+                Sync();
+        }
+        finally
+        {
+            foreach (var s in Volatile.Read(ref _segments))
+                s?.Dispose();
+            _wake.Dispose();
+        }
+    }
+
+    private void RollLocked()
+    {
+        WriteBufferLocked();
+        if (_policy != FsyncPolicy.No)
+        {
+            // Everything written so far is in the segment being sealed: once it is fsync'd, the syncer only
+            // ever has to fsync the active segment.
+            RandomAccess.FlushToDisk(_active.Handle);
+            Interlocked.Increment(ref _fsyncs);
+            InterlockedMax(ref _synced, Interlocked.Read(ref _written));
+            _wake.Set();
+        }
+
+        _active = CreateSegmentLocked();
+    }
+
+    private Segment CreateSegmentLocked()
+    {
+        // Ids only grow (the array spans every id ever used): a deleted segment's id is never reused, so a
+        // stale hint file or a leftover segment cannot be mistaken for a new one.
+        var segments = _segments;
+        var id = segments.Length;
+        var path = Path.Combine(_directory, Segment.FileName(id));
+        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        var segment = new Segment(id, path, handle, 0);
+        var grown = new Segment?[id + 1];
+        Array.Copy(segments, grown, segments.Length);
+        grown[id] = segment;
+        Volatile.Write(ref _segments, grown);
+        return segment;
+    }
+
+    private void WriteBufferLocked()
+    {
+        if (_buffered == 0)
+            return;
+        var segment = _active;
+        var start = segment.Length - _buffered;
+        Write(segment, _buffer.AsSpan(0, _buffered), start);
+        segment.WrittenLength = segment.Length;
+        Interlocked.Add(ref _written, _buffered);
+        _buffered = 0;
+    }
+
+    private void Write(Segment segment, ReadOnlySpan<byte> bytes, long offset)
+    {
+        try
+        {
+            RandomAccess.Write(segment.Handle, bytes, offset);
+        }
+        catch (IOException ex)
+        {
+            // A failed write leaves the file in an unknown state: refuse further writes rather than ack them.
+            Fail(ex);
+            throw;
+        }
+    }
+
+    private void Fail(Exception ex)
+    {
+        lock (_waitersLock)
+        {
+            _failure ??= ex;
+            foreach (var (_, done) in _waiters)
+                done.TrySetException(ex);
+            _waiters.Clear();
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+            throw new IOException("The log store stopped accepting writes after an I/O error.", _failure);
+    }
+
+    private void SyncLoop()
+    {
+        while (!_stopping)
+        {
+            if (_policy == FsyncPolicy.Always)
+                _wake.WaitOne();
+            else
+                _wake.WaitOne(TimeSpan.FromSeconds(1));
+            if (_stopping)
+                break;
+
+            try
+            {
+                long target;
+                Segment segment;
+                lock (_lock)
+                {
+                    WriteBufferLocked();
+                    target = Interlocked.Read(ref _written);
+                    segment = _active;
+                }
+
+                if (target > SyncedPosition)
+                {
+                    RandomAccess.FlushToDisk(segment.Handle);
+                    Interlocked.Increment(ref _fsyncs);
+                    InterlockedMax(ref _synced, target);
+                }
+
+                ReleaseWaiters(SyncedPosition);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                Fail(ex);
+                return;
+            }
+        }
+    }
+
+    private void ReleaseWaiters(long synced)
+    {
+        var more = false;
+        lock (_waitersLock)
+        {
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Position <= synced)
+                {
+                    _waiters[i].Done.TrySetResult();
+                    _waiters[i] = _waiters[^1];
+                    _waiters.RemoveAt(_waiters.Count - 1);
+                }
+            }
+
+            more = _waiters.Count > 0;
+        }
+
+        // Waiters that registered after the snapshot of this fsync need the next one.
+        if (more)
+            _wake.Set();
+    }
+
+    private static void InterlockedMax(ref long target, long value)
+    {
+        while (true)
+        {
+            var current = Interlocked.Read(ref target);
+            if (value <= current || Interlocked.CompareExchange(ref target, value, current) == current)
+                return;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Estoraje.Storage.Log;
+
+/// <summary>
+/// One segment file. Records are only ever appended to the active segment; a sealed one never changes until
+/// compaction deletes it. Reads go straight to the file with positional reads on the one open handle.
+/// </summary>
+internal sealed class Segment : IDisposable
+{
+    private long _writtenLength;
+    private long _deadBytes;
+
+    public Segment(int id, string path, SafeFileHandle handle, long length)
+    {
+        Id = id;
+        Path = path;
+        Handle = handle;
+        Length = length;
+        _writtenLength = length;
+    }
+
+    public int Id { get; }
+
+    public string Path { get; }
+
+    public SafeFileHandle Handle { get; }
+
+    /// <summary>Bytes appended, including those still in the writer's buffer (written under the writer's lock).</summary>
+    public long Length { get; set; }
+
+    /// <summary>Bytes already in the file: a read below this needs no flush of the writer's buffer.</summary>
+    public long WrittenLength
+    {
+        get => Volatile.Read(ref _writtenLength);
+        set => Volatile.Write(ref _writtenLength, value);
+    }
+
+    /// <summary>Bytes of records that a newer record (or a purge) has made useless: what compaction reclaims.</summary>
+    public long DeadBytes => Volatile.Read(ref _deadBytes);
+
+    public void AddDead(long bytes) => Interlocked.Add(ref _deadBytes, bytes);
+
+    public static string FileName(int id) => $"{id:D10}.seg";
+
+    public static string HintName(int id) => $"{id:D10}.hint";
+
+    /// <summary>Segment id of a file name, or -1 when the name is not a segment's.</summary>
+    public static int ParseId(string fileName, string extension)
+    {
+        if (!fileName.EndsWith(extension, StringComparison.Ordinal) || fileName.Length != 10 + extension.Length)
+            return -1;
+        return int.TryParse(fileName.AsSpan(0, 10), System.Globalization.NumberStyles.None, null, out var id) ? id : -1;
+    }
+
+    /// <summary>Reads exactly <paramref name="destination"/>'s length at <paramref name="offset"/>; false past the end.</summary>
+    public bool TryRead(long offset, Span<byte> destination)
+    {
+        while (destination.Length > 0)
+        {
+            var n = RandomAccess.Read(Handle, destination, offset);
+            if (n <= 0)
+                return false;
+            destination = destination[n..];
+            offset += n;
+        }
+
+        return true;
+    }
+
+    public void Dispose() => Handle.Dispose();
+}

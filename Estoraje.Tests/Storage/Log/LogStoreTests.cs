@@ -1,0 +1,460 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Estoraje.Ring;
+using Estoraje.Storage;
+using Estoraje.Storage.Log;
+using Estoraje.Tests.Support;
+
+namespace Estoraje.Tests.Storage.Log;
+
+public sealed class LogStoreTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly ManualTime _time = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void Crc32C_matches_the_standard_check_value()
+    {
+        Assert.Equal(0xE3069283u, Crc32C.Compute("123456789"u8));
+        Assert.Equal(0u, Crc32C.Compute([]));
+    }
+
+    [Fact]
+    public void Storage_key_slot_equals_the_ring_key_slot()
+    {
+        var random = new Random(7);
+        var keys = new List<byte[]> { Array.Empty<byte>(), "{}"u8.ToArray(), "{user1000}.following"u8.ToArray(), "foo{}{bar}"u8.ToArray(), "{{a}}"u8.ToArray() };
+        for (var i = 0; i < 5000; i++)
+        {
+            var key = new byte[random.Next(0, 40)];
+            random.NextBytes(key);
+            if (i % 3 == 0 && key.Length > 4)
+            {
+                key[random.Next(key.Length)] = (byte)'{';
+                key[random.Next(key.Length)] = (byte)'}';
+            }
+
+            keys.Add(key);
+        }
+
+        foreach (var key in keys)
+            Assert.Equal(KeySlot.Of(key), KeySlots.Of(key));
+    }
+
+    [Fact]
+    public void Key_directory_entry_takes_64_bytes()
+    {
+        Assert.Equal(64, Unsafe.SizeOf<KeyDirectory.Entry>());
+        Assert.Equal(64 + 4 + 24, LogStore.OverheadPerKey);
+    }
+
+    [Fact]
+    public void Values_expiries_and_versions_survive_a_restart()
+    {
+        var expiresAt = _time.NowMs + 60_000;
+        long version;
+        using (var store = Open())
+        {
+            Set(store, "plain", "v1");
+            Set(store, "expiring", "v2", expiresAt);
+            Set(store, "deleted", "v3");
+            store.Remove("deleted"u8);
+            store.Append("appended"u8, "a"u8);
+            store.Append("appended"u8, "b"u8);
+            Assert.True(store.TryGetVersion("plain"u8, out version));
+        }
+
+        using (var store = Open())
+        {
+            Assert.Equal(3, store.Count);
+            Assert.Equal("v1", Get(store, "plain"));
+            Assert.Equal("v2", Get(store, "expiring"));
+            Assert.True(store.TryGet("expiring"u8, out var e));
+            Assert.Equal(expiresAt, e.ExpiresAt);
+            Assert.Equal("ab", Get(store, "appended"));
+            Assert.Null(Get(store, "deleted"));
+            Assert.True(store.TryGetVersion("plain"u8, out var reopened));
+            Assert.Equal(version, reopened);
+            Assert.Equal(1, store.TombstoneCount);
+        }
+    }
+
+    [Fact]
+    public void A_key_that_expired_while_the_store_was_closed_is_gone_but_keeps_its_version()
+    {
+        using (var store = Open())
+            Set(store, "k", "v", _time.NowMs + 100);
+        _time.Advance(101);
+
+        using var reopened = Open();
+        Assert.Equal(0, reopened.Count);
+        Assert.False(reopened.Exists("k"u8));
+        Assert.True(reopened.TryGetVersion("k"u8, out var version));
+        Assert.False(reopened.Apply(new StoreRecord("k"u8.ToArray(), version - 1, ValueKind.String, "old"u8.ToArray(), 3, 0)));
+    }
+
+    [Fact]
+    public void Tombstone_keeps_an_older_replicated_record_out_across_a_restart()
+    {
+        long version;
+        using (var store = Open())
+        {
+            Set(store, "k", "v");
+            Assert.True(store.TryGetVersion("k"u8, out version));
+            store.Remove("k"u8);
+        }
+
+        using var reopened = Open();
+        Assert.False(reopened.Apply(new StoreRecord("k"u8.ToArray(), version, ValueKind.String, "stale"u8.ToArray(), 5, 0)));
+        Assert.False(reopened.Exists("k"u8));
+        Assert.True(reopened.Apply(new StoreRecord("k"u8.ToArray(), reopened.Clock.Next(), ValueKind.String, "new"u8.ToArray(), 3, 0)));
+        Assert.Equal("new", Get(reopened, "k"));
+    }
+
+    [Fact]
+    public void Active_segment_rolls_at_the_size_limit_and_every_segment_is_read_back()
+    {
+        using (var store = Open(segmentSize: 4096))
+        {
+            for (var i = 0; i < 500; i++)
+                Set(store, $"key:{i}", new string((char)('a' + i % 26), 50));
+            Assert.True(store.SegmentCount > 5, $"{store.SegmentCount} segments");
+        }
+
+        foreach (var file in Directory.GetFiles(_dir.Path, "*.seg"))
+            Assert.True(new FileInfo(file).Length <= 4096 + 200);
+
+        using var reopened = Open(segmentSize: 4096);
+        Assert.Equal(500, reopened.Count);
+        for (var i = 0; i < 500; i++)
+            Assert.Equal(new string((char)('a' + i % 26), 50), Get(reopened, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Torn_last_record_is_truncated_never_applied_and_reported()
+    {
+        using (var store = Open())
+        {
+            for (var i = 0; i < 10; i++)
+                Set(store, $"k{i}", $"value-{i}");
+        }
+
+        var last = LastSegment();
+        var length = new FileInfo(last).Length;
+        using (var f = new FileStream(last, FileMode.Open))
+            f.SetLength(length - 3);
+
+        using (var store = Open())
+        {
+            Assert.Equal(9, store.Count);
+            for (var i = 0; i < 9; i++)
+                Assert.Equal($"value-{i}", Get(store, $"k{i}"));
+            Assert.Null(Get(store, "k9"));
+            var damage = Assert.Single(store.Recovery!.Damaged);
+            Assert.True(damage.Truncated);
+            Assert.Equal(length - RecordFormat.RecordSize(2, 7), damage.Offset);
+            Assert.Equal(damage.Offset, new FileInfo(last).Length);
+
+            // Writes after the cut land where the torn record was and survive the next restart.
+            Set(store, "k9", "again");
+        }
+
+        using var reopened = Open();
+        Assert.Empty(reopened.Recovery!.Damaged);
+        Assert.Equal("again", Get(reopened, "k9"));
+        Assert.Equal(10, reopened.Count);
+    }
+
+    [Fact]
+    public void Garbage_after_the_last_record_is_truncated()
+    {
+        using (var store = Open())
+            Set(store, "k", "v");
+        var last = LastSegment();
+        var length = new FileInfo(last).Length;
+        using (var f = new FileStream(last, FileMode.Append))
+            f.Write(new byte[4096]);
+
+        using var reopened = Open();
+        Assert.Equal("v", Get(reopened, "k"));
+        Assert.True(Assert.Single(reopened.Recovery!.Damaged).Truncated);
+        Assert.Equal(length, new FileInfo(last).Length);
+    }
+
+    [Fact]
+    public void Damage_inside_a_sealed_segment_skips_only_the_damaged_record_and_is_reported()
+    {
+        var values = new Dictionary<string, string>();
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                values[$"key:{i}"] = $"value-{i}-" + new string('x', i % 13);
+                Set(store, $"key:{i}", values[$"key:{i}"]);
+            }
+        }
+
+        var first = Directory.GetFiles(_dir.Path, "*.seg").Order(StringComparer.Ordinal).First();
+        var bytes = File.ReadAllBytes(first);
+        var middle = bytes.Length / 2;
+        bytes[middle] ^= 0x5A;
+        bytes[middle + 1] ^= 0xA5;
+        File.WriteAllBytes(first, bytes);
+
+        using var reopened = Open(segmentSize: 2048);
+        var damage = Assert.Single(reopened.Recovery!.Damaged);
+        Assert.False(damage.Truncated);
+        Assert.Equal(0, damage.Segment);
+        Assert.InRange(damage.Offset, middle - 200, middle + 1);
+        var missing = 0;
+        foreach (var (key, value) in values)
+        {
+            var read = Get(reopened, key);
+            if (read is null)
+                missing++;
+            else
+                Assert.Equal(value, read);
+        }
+
+        Assert.InRange(missing, 1, 2);
+        Assert.Equal(200 - missing, reopened.Count);
+    }
+
+    [Fact]
+    public void Clear_survives_a_restart_and_deletes_old_segments()
+    {
+        using (var store = Open(segmentSize: 1024))
+        {
+            for (var i = 0; i < 100; i++)
+                Set(store, $"k{i}", "value");
+            store.Clear();
+            Set(store, "after", "v");
+        }
+
+        Assert.Single(Directory.GetFiles(_dir.Path, "*.seg"));
+        using var reopened = Open(segmentSize: 1024);
+        Assert.Equal(1, reopened.Count);
+        Assert.Equal("v", Get(reopened, "after"));
+    }
+
+    [Fact]
+    public void A_second_store_cannot_open_a_directory_in_use()
+    {
+        using var store = Open();
+        Assert.Throws<IOException>(() => Open());
+    }
+
+    [Fact]
+    public void Dataset_four_times_the_cache_budget_is_served_correctly()
+    {
+        const int Budget = 1024 * 1024;
+        const int Keys = 4096;
+        var value = new byte[1024];
+        using (var store = Open(cacheBytes: Budget))
+        {
+            for (var i = 0; i < Keys; i++)
+            {
+                var bytes = new byte[1024];
+                new Random(i).NextBytes(bytes);
+                store.SetString(Encoding.ASCII.GetBytes($"key:{i}"), bytes, bytes.Length, 0);
+                Assert.True(store.CacheBytes <= Budget);
+            }
+
+            for (var round = 0; round < 2; round++)
+            {
+                for (var i = 0; i < Keys; i++)
+                {
+                    new Random(i).NextBytes(value);
+                    Assert.True(store.TryGet(Encoding.ASCII.GetBytes($"key:{i}"), out var read));
+                    Assert.Equal(value, read.Bytes.ToArray());
+                    Assert.True(store.CacheBytes <= Budget);
+                }
+            }
+
+            Assert.True(store.DiskReads > Keys, $"{store.DiskReads} disk reads");
+            Assert.True(store.CacheBytes > Budget / 2, $"cache holds {store.CacheBytes} bytes");
+        }
+    }
+
+    [Fact]
+    public async Task Commits_pending_together_share_one_fsync_under_always()
+    {
+        using var store = Open(fsync: FsyncPolicy.Always);
+        var before = store.FsyncCount;
+        for (var i = 0; i < 32; i++)
+            Set(store, $"k{i}", "v");
+        var position = store.AppendedBytes;
+
+        var commits = new Task[32];
+        for (var i = 0; i < commits.Length; i++)
+            commits[i] = store.CommitAsync().AsTask();
+        await Task.WhenAll(commits).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, store.FsyncCount - before);
+        Assert.True(store.SyncedBytes >= position);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_under_always_are_acknowledged_only_after_their_fsync()
+    {
+        using var store = Open(fsync: FsyncPolicy.Always);
+        const int Writers = 16;
+        const int Writes = 25;
+        var before = store.FsyncCount;
+        var writers = new Task[Writers];
+        for (var w = 0; w < Writers; w++)
+        {
+            var id = w;
+            writers[w] = Task.Run(async () =>
+            {
+                for (var i = 0; i < Writes; i++)
+                {
+                    Set(store, $"w{id}:{i}", "v");
+                    var position = store.AppendedBytes;
+                    await store.CommitAsync();
+                    Assert.True(store.SyncedBytes >= position);
+                }
+            });
+        }
+
+        await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        var fsyncs = store.FsyncCount - before;
+        Assert.InRange(fsyncs, 1, Writers * Writes);
+        Assert.Equal(Writers * Writes, store.Count);
+    }
+
+    [Fact]
+    public void Commit_under_everysec_hands_records_to_the_os_before_returning()
+    {
+        using var store = Open(fsync: FsyncPolicy.EverySecond);
+        Set(store, "k", "v");
+
+        Assert.True(store.CommitAsync().AsTask().IsCompletedSuccessfully);
+
+        var length = new FileInfo(LastSegment()).Length;
+        Assert.Equal(RecordFormat.RecordSize(1, 1), length);
+    }
+
+    [Fact]
+    public void Slot_digest_depends_on_the_pairs_held_not_on_the_order_they_arrived()
+    {
+        var records = new List<StoreRecord>();
+        for (var i = 0; i < 300; i++)
+            records.Add(new StoreRecord(Encoding.ASCII.GetBytes($"{{tag{i % 5}}}:{i}"), 1000 + i, ValueKind.String, "v"u8.ToArray(), 1, 0));
+        records.Add(StoreRecord.Tombstone("{tag0}:0"u8.ToArray(), 5000));
+
+        using var a = new TempDirectory();
+        using var b = new TempDirectory();
+        using var first = LogStore.Open(new LogStoreOptions { Directory = a.Path, Fsync = FsyncPolicy.No }, _time);
+        using var second = LogStore.Open(new LogStoreOptions { Directory = b.Path, Fsync = FsyncPolicy.No }, _time);
+        foreach (var r in records)
+            first.Apply(r);
+        var shuffled = records.ToArray();
+        new Random(3).Shuffle(shuffled);
+        foreach (var r in shuffled)
+            second.Apply(r);
+
+        for (var t = 0; t < 5; t++)
+        {
+            var slot = KeySlots.Of(Encoding.ASCII.GetBytes($"{{tag{t}}}"));
+            Assert.Equal(first.GetSlotDigest(slot), second.GetSlotDigest(slot));
+            Assert.Equal(t == 0 ? 59 : 60, first.GetSlotDigest(slot).Count);
+        }
+    }
+
+    [Fact]
+    public void Slot_digest_changes_with_every_write_and_counts_tombstones()
+    {
+        using var store = Open();
+        var slot = KeySlots.Of("{s}"u8);
+        var empty = store.GetSlotDigest(slot);
+
+        Set(store, "{s}a", "1");
+        var one = store.GetSlotDigest(slot);
+        Set(store, "{s}a", "2");
+        var rewritten = store.GetSlotDigest(slot);
+        store.Remove("{s}a"u8);
+        var deleted = store.GetSlotDigest(slot);
+
+        Assert.Equal(new SlotDigest(0, 0), empty);
+        Assert.Equal(1, one.Count);
+        Assert.NotEqual(one.Digest, rewritten.Digest);
+        Assert.Equal(0, deleted.Count);
+        Assert.NotEqual(0UL, deleted.Digest);
+        Assert.NotEqual(rewritten.Digest, deleted.Digest);
+    }
+
+    [Fact]
+    public void Slot_digest_is_rebuilt_identically_by_recovery()
+    {
+        var digests = new Dictionary<int, SlotDigest>();
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                Set(store, $"{{t{i % 7}}}:{i % 50}", $"v{i}", i % 4 == 0 ? _time.NowMs + 100_000 : 0);
+                if (i % 9 == 0)
+                    store.Remove(Encoding.ASCII.GetBytes($"{{t{(i + 3) % 7}}}:{i % 50}"));
+            }
+
+            for (var t = 0; t < 7; t++)
+            {
+                var slot = KeySlots.Of(Encoding.ASCII.GetBytes($"{{t{t}}}"));
+                digests[slot] = store.GetSlotDigest(slot);
+            }
+        }
+
+        using var reopened = Open(segmentSize: 2048);
+        foreach (var (slot, digest) in digests)
+            Assert.Equal(digest, reopened.GetSlotDigest(slot));
+    }
+
+    [Fact]
+    public void ScanSlot_lists_every_key_of_the_slot_with_versions_and_tombstones()
+    {
+        using var store = Open();
+        var expected = new HashSet<string>();
+        for (var i = 0; i < 500; i++)
+        {
+            Set(store, $"{{a}}{i}", "v");
+            Set(store, $"{{b}}{i}", "v");
+            expected.Add($"{{a}}{i}");
+        }
+
+        store.Remove("{a}7"u8);
+        var slot = KeySlots.Of("{a}"u8);
+        var entries = new List<SlotEntry>();
+        ulong cursor = 0;
+        do
+        {
+            cursor = store.ScanSlot(slot, cursor, 10, entries);
+        }
+        while (cursor != 0);
+
+        Assert.Equal(expected, entries.Select(e => Encoding.ASCII.GetString(e.Key)).ToHashSet());
+        Assert.Equal(500, entries.Count);
+        Assert.True(entries.Single(e => Encoding.ASCII.GetString(e.Key) == "{a}7").Tombstone);
+        foreach (var e in entries)
+        {
+            Assert.True(store.TryGetVersion(e.Key, out var version));
+            Assert.Equal(version, e.Version);
+        }
+    }
+
+    private LogStore Open(long segmentSize = 64 * 1024, long cacheBytes = 1 << 20, FsyncPolicy fsync = FsyncPolicy.No) =>
+        LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = segmentSize, CacheBytes = cacheBytes, Fsync = fsync }, _time);
+
+    private string LastSegment() => Directory.GetFiles(_dir.Path, "*.seg").Order(StringComparer.Ordinal).Last();
+
+    private static void Set(LogStore store, string key, string value, long expiresAt = 0)
+    {
+        var bytes = Encoding.ASCII.GetBytes(value);
+        store.SetString(Encoding.ASCII.GetBytes(key), bytes, bytes.Length, expiresAt);
+    }
+
+    private static string? Get(LogStore store, string key) =>
+        store.TryGet(Encoding.ASCII.GetBytes(key), out var value) ? Encoding.ASCII.GetString(value.Bytes) : null;
+}
