@@ -236,3 +236,47 @@ public sealed class DeadNodeRoutingTests(StaticClusterFixture cluster) : IClassF
         Assert.All(replies, r => Assert.True(r == "+OK\r\n" || r.StartsWith("-TRYAGAIN", StringComparison.Ordinal), r));
     }
 }
+
+/// <summary>The deployment the README describes: a plain TCP load balancer (HAProxy) in front of every node.</summary>
+public sealed class LoadBalancerTests(StaticClusterFixture cluster) : IClassFixture<StaticClusterFixture>, IAsyncLifetime
+{
+    private HaproxyProcess? _proxy;
+
+    public async Task InitializeAsync() => _proxy = await HaproxyProcess.StartAsync(cluster.Nodes.Select(n => n.Port));
+
+    public async Task DisposeAsync()
+    {
+        if (_proxy is not null)
+            await _proxy.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData(RedisProtocol.Resp2)]
+    [InlineData(RedisProtocol.Resp3)]
+    public async Task StackExchange_Redis_through_haproxy_sees_one_keyspace_and_every_node_agrees(RedisProtocol protocol)
+    {
+        // Several multiplexers: HAProxy spreads their connections over the nodes.
+        var prefix = $"lb:{protocol}";
+        for (var client = 0; client < 3; client++)
+        {
+            var options = new ConfigurationOptions { EndPoints = { { "127.0.0.1", _proxy!.Port } }, Protocol = protocol };
+            await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
+            var db = connection.GetDatabase();
+            var writes = Enumerable.Range(0, 200).Select(i => db.StringSetAsync($"{prefix}:{client}:{i}", i)).ToArray();
+            Assert.All(await Task.WhenAll(writes), Assert.True);
+            Assert.Equal(200, await db.StringIncrementAsync($"{prefix}:{client}:199", 1));
+            Assert.True(await db.KeyDeleteAsync($"{prefix}:{client}:0"));
+        }
+
+        foreach (var node in cluster.Nodes)
+        {
+            await using var direct = await RespConnection.ConnectAsync(node.Port);
+            for (var client = 0; client < 3; client++)
+            {
+                Assert.Equal("$-1\r\n", await direct.CommandAsync("GET", $"{prefix}:{client}:0"));
+                Assert.Equal("$2\r\n50\r\n", await direct.CommandAsync("GET", $"{prefix}:{client}:50"));
+                Assert.Equal("$3\r\n200\r\n", await direct.CommandAsync("GET", $"{prefix}:{client}:199"));
+            }
+        }
+    }
+}

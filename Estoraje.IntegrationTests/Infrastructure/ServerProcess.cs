@@ -93,7 +93,7 @@ public abstract class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Kills the process by its PID (when still running) and checks that it is gone.</summary>
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
