@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Estoraje.Resp;
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
@@ -15,8 +16,10 @@ internal sealed partial class ServerContext
     private readonly ILogger _logger;
     private long _nextClientId;
 
-    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null)
+    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null,
+        IClusterMembership? membership = null)
     {
+        Membership = membership ?? new StandaloneMembership(NodeIdentity.Resolve(options));
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Options = options;
         Store = store;
@@ -29,6 +32,9 @@ internal sealed partial class ServerContext
     }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The cluster as this node sees it: etcd membership, or a ring of one when standalone.</summary>
+    public IClusterMembership Membership { get; }
 
     public IKeyValueStore Store { get; }
 

@@ -1,3 +1,4 @@
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Estoraje.Storage.Memory;
@@ -47,6 +48,23 @@ public static class EstorajeHost
             return 2;
         }
 
+        if (options.ValidateCluster() is { } clusterError)
+        {
+            Console.Error.WriteLine($"Invalid configuration: {clusterError}");
+            return 2;
+        }
+
+        NodeIdentity identity;
+        try
+        {
+            identity = NodeIdentity.Resolve(options);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"Cannot read or write the node id in '{options.Dir}': {ex.Message}");
+            return 2;
+        }
+
         // Read once by the runtime when the first socket is created, so it must be set before listening.
         const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
         if (options.InlineCompletions && Environment.GetEnvironmentVariable(InlineCompletions) is null)
@@ -54,18 +72,33 @@ public static class EstorajeHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(identity);
+        if (options.IsClustered)
+        {
+            builder.Services.AddSingleton<EtcdMembership>();
+            builder.Services.AddSingleton<IClusterMembership>(sp => sp.GetRequiredService<EtcdMembership>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IClusterMembership>(new StandaloneMembership(identity));
+        }
+
         builder.Services.AddSingleton<IKeyValueStore>(sp => new MemoryStore(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton(sp => new ServerContext(
             options,
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IHostApplicationLifetime>().StopApplication,
-            sp.GetRequiredService<ILogger<ServerContext>>()));
+            sp.GetRequiredService<ILogger<ServerContext>>(),
+            sp.GetRequiredService<IClusterMembership>()));
         // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
+        // Registered after the listener so that it stops first: the node leaves the ring before it closes connections.
+        if (options.IsClustered)
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EtcdMembership>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         using var host = builder.Build();
