@@ -17,8 +17,10 @@ internal sealed partial class ServerContext
     private long _nextClientId;
     private volatile bool _loading;
 
-    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null)
+    public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null,
+        IClusterMembership? membership = null)
     {
+        Membership = membership ?? StaticMembership.For(options, NodeIdentity.Resolve(options));
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Options = options;
         Store = store;
@@ -28,18 +30,16 @@ internal sealed partial class ServerContext
         RequirePass = options.RequirePass;
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
-        var self = $"{options.Bind.Split(' ')[0]}:{options.Port}";
-        var nodeId = options.NodeId.Length > 0 ? options.NodeId : RunId;
-        IClusterMembership membership = options.Members.Length > 0
-            ? StaticMembership.Parse(nodeId, options.Members, replicas: 1)
-            : new StaticMembership(ClusterView.Standalone(nodeId, self));
-        Router = new Router(membership, options.ClusterSecret, TimeSpan.FromSeconds(5));
+        Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5));
     }
 
     /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
     public Router Router { get; }
 
     public ServerOptions Options { get; }
+
+    /// <summary>The cluster as this node sees it: etcd membership, or a ring of one when standalone.</summary>
+    public IClusterMembership Membership { get; }
 
     public IKeyValueStore Store { get; }
 

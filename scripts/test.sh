@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests and integration tests against the real server binary,
-# redis-cli, a reference redis-server, HAProxy and the Node.js clients. Installs what it needs from Debian when missing.
+# redis-cli, a reference redis-server, HAProxy, a real etcd and the Node.js clients. Installs what it needs from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,8 @@ command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 if ((${#need[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

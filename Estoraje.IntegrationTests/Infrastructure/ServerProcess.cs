@@ -116,6 +116,24 @@ public abstract class ServerProcess : IAsyncDisposable
         s_running.TryRemove(ProcessId, out _);
         _process.Dispose();
         Assert.False(IsRunning(ProcessId), $"{Name} (PID {ProcessId}) is still running after it was killed.");
+        OnKilled();
+    }
+
+    /// <summary>Runs once the process is gone (e.g. to delete its data directory).</summary>
+    private protected virtual void OnKilled()
+    {
+    }
+
+    /// <summary>Waits until the process has written <paramref name="text"/> (stdout or stderr).</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"{Name} (PID {ProcessId}) did not write '{text}' within {timeout}.{Environment.NewLine}{Output}");
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
     }
 
     /// <summary>Starts a server on a port chosen by the caller (when other servers must know it beforehand).</summary>

@@ -66,6 +66,12 @@ internal interface IClusterMembership
     /// <summary>The latest view (read without locking; replaced whole).</summary>
     ClusterView Current { get; }
 
+    /// <summary>
+    /// Whether this node's registration is known to be alive right now (always, when standalone). While it is
+    /// not, other nodes may already have dropped this one from their rings: it must not accept writes.
+    /// </summary>
+    bool IsRegistered { get; }
+
     /// <summary>Raised after <see cref="Current"/> changed.</summary>
     event Action<ClusterView>? Changed;
 }

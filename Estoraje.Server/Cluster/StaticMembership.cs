@@ -12,6 +12,14 @@ internal sealed class StaticMembership : IClusterMembership
 
     public ClusterView Current { get; }
 
+    public bool IsRegistered => true;
+
+    /// <summary>The membership of a node without etcd: its <c>--members</c> list, or itself alone.</summary>
+    public static StaticMembership For(Hosting.ServerOptions options, NodeIdentity identity) =>
+        options.Members.Length > 0
+            ? Parse(identity.Id, options.Members, options.Replicas)
+            : new StaticMembership(ClusterView.Standalone(identity.Id, identity.ClientAddress));
+
     // Never raised: the membership is fixed.
     public event Action<ClusterView>? Changed
     {

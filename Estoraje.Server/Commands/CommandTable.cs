@@ -102,6 +102,15 @@ internal sealed class CommandTable
         // Between nodes
         new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
 
+        // Estoraje's own: the cluster as this node sees it (membership through etcd, the ring).
+        new("estoraje", -2, None, 0, 0, 0, "cluster", "7.0.0", "A container for Estoraje cluster commands.", null,
+        [
+            new("members", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the cluster members, their addresses, states and slots.", EstorajeCommands.Members),
+            new("locate", 3, Loading | Stale, 2, 2, 1, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
+            new("ring", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
+            new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),
+        ]),
+
         // Strings
         new("get", 2, ReadOnly | Fast, 1, 1, 1, "string", "1.0.0", "Returns the string value of a key.", StringCommands.Get),
         new("set", -3, Write | DenyOom, 1, 1, 1, "string", "1.0.0", "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", StringCommands.Set),

@@ -749,7 +749,22 @@ internal static class InfoText
         });
         Section("modules", () => { });
         Section("errorstats", () => { });
-        Section("cluster", () => Line("cluster_enabled", 0));
+        Section("cluster", () =>
+        {
+            // 0 stays: this is not Redis Cluster, and cluster-aware clients must not switch to it.
+            Line("cluster_enabled", 0);
+            var membership = server.Membership;
+            var view = membership.Current;
+            Line("estoraje_mode", server.Options.IsClustered ? "etcd" : "standalone");
+            Line("estoraje_cluster_name", server.Options.IsClustered ? server.Options.ClusterName : "");
+            Line("estoraje_node_id", view.SelfId);
+            Line("estoraje_registered", membership.IsRegistered ? 1 : 0);
+            Line("estoraje_members", view.Members.Count);
+            Line("estoraje_ring_members", view.Ring.Members.Count);
+            Line("estoraje_epoch", view.Epoch);
+            Line("estoraje_replicas", server.Options.Replicas);
+            Line("estoraje_write_quorum", server.Options.EffectiveWriteQuorum);
+        });
         Section("keyspace", () =>
         {
             var keys = store.Count;

@@ -1,3 +1,4 @@
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Estoraje.Storage.Log;
@@ -61,6 +62,23 @@ public static class EstorajeHost
             return 2;
         }
 
+        if (options.ValidateCluster() is { } clusterError)
+        {
+            Console.Error.WriteLine($"Invalid configuration: {clusterError}");
+            return 2;
+        }
+
+        NodeIdentity identity;
+        try
+        {
+            identity = NodeIdentity.Resolve(options);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"Cannot read or write the node id in '{options.Dir}': {ex.Message}");
+            return 2;
+        }
+
         // Read once by the runtime when the first socket is created, so it must be set before listening.
         const string InlineCompletions = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
         if (options.InlineCompletions && Environment.GetEnvironmentVariable(InlineCompletions) is null)
@@ -68,13 +86,25 @@ public static class EstorajeHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(identity);
+        if (options.IsClustered)
+        {
+            builder.Services.AddSingleton<EtcdMembership>();
+            builder.Services.AddSingleton<IClusterMembership>(sp => sp.GetRequiredService<EtcdMembership>());
+        }
+        else
+        {
+            builder.Services.AddSingleton<IClusterMembership>(StaticMembership.For(options, identity));
+        }
+
         builder.Services.AddSingleton<IKeyValueStore>(sp => CreateStore(options, sp));
         builder.Services.AddSingleton(sp => new ServerContext(
             options,
             sp.GetRequiredService<IKeyValueStore>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IHostApplicationLifetime>().StopApplication,
-            sp.GetRequiredService<ILogger<ServerContext>>())
+            sp.GetRequiredService<ILogger<ServerContext>>(),
+            sp.GetRequiredService<IClusterMembership>())
         {
             // The log store is read from disk by StoreLoader while the listener already answers (-LOADING).
             Loading = sp.GetRequiredService<IKeyValueStore>() is LogStore { IsOpen: false },
@@ -85,6 +115,9 @@ public static class EstorajeHost
         builder.Services.AddHostedService<StoreLoader>();
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
+        // Registered after the listener so that it stops first: the node leaves the ring before it closes connections.
+        if (options.IsClustered)
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<EtcdMembership>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
         using var host = builder.Build();

@@ -55,26 +55,82 @@ public sealed class ServerOptions
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
-    /// <summary>etcd endpoints (comma-separated URLs); empty runs the node standalone.</summary>
+    /// <summary>etcd endpoints (<c>http://h1:2379,http://h2:2379</c>); empty for a standalone node.</summary>
     public string Etcd { get; set; } = "";
+
+    /// <summary>Name of the cluster: members register under <c>/estoraje/&lt;name&gt;/members/</c>.</summary>
+    public string ClusterName { get; set; } = "estoraje";
+
+    /// <summary>This node's id; empty to use the one persisted in <see cref="Dir"/> (generated on first start).</summary>
+    public string NodeId { get; set; } = "";
+
+    /// <summary>Host the other nodes and clients reach this node on; empty for the (first) bind address.</summary>
+    public string AdvertiseAddr { get; set; } = "";
+
+    /// <summary>Port of the peer links between nodes; 0 for the client port + 10000.</summary>
+    public int PeerPort { get; set; }
+
+    /// <summary>Copies of each slot (N).</summary>
+    public int Replicas { get; set; } = 3;
+
+    /// <summary>Durable acknowledgements a write needs (W); 0 for a majority of <see cref="Replicas"/>.</summary>
+    public int WriteQuorum { get; set; }
+
+    /// <summary>TTL in seconds of the etcd lease that keeps this node registered.</summary>
+    public int LeaseTtl { get; set; } = 5;
+
+    /// <summary>Shared secret peers authenticate each other with; empty for none.</summary>
+    public string ClusterSecret { get; set; } = "";
+
+    /// <summary>Relative capacity of this node on the ring.</summary>
+    public double Weight { get; set; } = 1.0;
+
+    /// <summary>Failure zone (replicas of a slot prefer distinct zones); empty for none.</summary>
+    public string Zone { get; set; } = "";
+
+    /// <summary>Whether this node joins a cluster through etcd.</summary>
+    public bool IsClustered => !string.IsNullOrWhiteSpace(Etcd);
+
+    /// <summary>The peer port in effect.</summary>
+    public int EffectivePeerPort => PeerPort > 0 ? PeerPort : Port + 10000;
+
+    /// <summary>The write quorum in effect: as given, or a majority of the replicas.</summary>
+    public int EffectiveWriteQuorum => WriteQuorum > 0 ? WriteQuorum : Replicas / 2 + 1;
+
+    /// <summary>What is wrong with the cluster settings, or null.</summary>
+    public string? ValidateCluster()
+    {
+        if (Replicas < 1)
+            return $"--replicas must be at least 1 (got {Replicas}).";
+        if (WriteQuorum < 0 || WriteQuorum > Replicas)
+            return $"--write-quorum must be between 1 and --replicas ({Replicas}) (got {WriteQuorum}).";
+        if (LeaseTtl < 1)
+            return $"--lease-ttl must be at least 1 second (got {LeaseTtl}).";
+        if (!(Weight > 0) || double.IsInfinity(Weight))
+            return $"--weight must be a positive number (got {Weight}).";
+        if (PeerPort is < 0 or > 65535 || EffectivePeerPort > 65535)
+            return $"--peer-port must be a port number (the default, port + 10000, is {Port + 10000}).";
+        if (ClusterName.Length == 0 || !Cluster.NodeIdentity.IsValidId(ClusterName))
+            return $"--cluster-name '{ClusterName}' may only use letters, digits, '.', '_' and '-' (at most 64).";
+        if (NodeId.Length > 0 && !Cluster.NodeIdentity.IsValidId(NodeId))
+            return $"--node-id '{NodeId}' may only use letters, digits, '.', '_' and '-' (at most 64).";
+        if (IsClustered)
+        {
+            foreach (var endpoint in Etcd.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                    return $"--etcd endpoint '{endpoint}' is not an http:// or https:// URL.";
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>A fixed member list, <c>id@clienthost:port@peerhost:port,...</c>, for a cluster without etcd.</summary>
     public string Members { get; set; } = "";
 
-    /// <summary>This node's id in the cluster.</summary>
-    public string NodeId { get; set; } = "";
-
-    /// <summary>Whether this node is part of a cluster (and so listens on its peer port).</summary>
-    public bool Clustered => Etcd.Length > 0 || Members.Length > 0;
-
-    /// <summary>Port other nodes forward commands to; 0 means the client port + 10000.</summary>
-    public int PeerPort { get; set; }
-
-    /// <summary>Secret peers present on the peer port (ESTORAJE.PEER).</summary>
-    public string ClusterSecret { get; set; } = "";
-
-    /// <summary>The peer port in effect.</summary>
-    public int EffectivePeerPort => PeerPort != 0 ? PeerPort : Port + 10000;
+    /// <summary>Whether this node is part of a cluster (etcd or a fixed member list), and so listens on its peer port.</summary>
+    public bool Clustered => IsClustered || Members.Length > 0;
 
     /// <summary>redis-server style flags whose names differ from the property names.</summary>
     public static IDictionary<string, string> SwitchMappings { get; } = new Dictionary<string, string>
@@ -82,11 +138,15 @@ public sealed class ServerOptions
         ["--proto-max-bulk-len"] = nameof(ProtoMaxBulkLen),
         ["--client-query-buffer-limit"] = nameof(ClientQueryBufferLimit),
         ["--inline-completions"] = nameof(InlineCompletions),
-        ["--peer-port"] = nameof(PeerPort),
-        ["--cluster-secret"] = nameof(ClusterSecret),
-        ["--node-id"] = nameof(NodeId),
         ["--segment-size"] = nameof(SegmentSize),
         ["--tombstone-grace"] = nameof(TombstoneGrace),
+        ["--cluster-name"] = nameof(ClusterName),
+        ["--node-id"] = nameof(NodeId),
+        ["--advertise-addr"] = nameof(AdvertiseAddr),
+        ["--peer-port"] = nameof(PeerPort),
+        ["--write-quorum"] = nameof(WriteQuorum),
+        ["--lease-ttl"] = nameof(LeaseTtl),
+        ["--cluster-secret"] = nameof(ClusterSecret),
     };
 
     /// <summary>Parses a size with Redis's units (<c>1k</c> = 1000, <c>1kb</c> = 1024, m, mb, g, gb); null when invalid.</summary>

@@ -1,0 +1,133 @@
+using System.Globalization;
+using Estoraje.Resp;
+using Estoraje.Ring;
+using Estoraje.Server.Cluster;
+using Estoraje.Server.Network;
+
+namespace Estoraje.Server.Commands;
+
+/// <summary>
+/// ESTORAJE subcommands: the cluster as this node sees it. Replies are maps (flat arrays in RESP2) with
+/// dashed field names, as Redis's CLUSTER SHARDS, so they read well in redis-cli and in any client.
+/// </summary>
+internal static class EstorajeCommands
+{
+    /// <summary>Every registered member, ordered by id, with the slots it holds in the current ring.</summary>
+    public static void Members(ClientSession client, RespRequest request)
+    {
+        var view = client.Server.Membership.Current;
+        var counts = SlotCounts.Of(view.Ring);
+        var w = client.Writer;
+        w.WriteArrayHeader(view.Members.Count);
+        foreach (var member in view.Members)
+        {
+            var index = view.Ring.IndexOf(member.Id);
+            w.WriteMapHeader(9);
+            w.WriteBulkString("id");
+            w.WriteBulkString(member.Id);
+            w.WriteBulkString("client-address");
+            w.WriteBulkString(member.ClientAddress);
+            w.WriteBulkString("peer-address");
+            w.WriteBulkString(member.PeerAddress);
+            w.WriteBulkString("state");
+            w.WriteBulkString(member.State);
+            w.WriteBulkString("weight");
+            w.WriteBulkString(member.Weight.ToString("R", CultureInfo.InvariantCulture));
+            w.WriteBulkString("zone");
+            w.WriteBulkString(member.Zone ?? "");
+            w.WriteBulkString("self");
+            w.WriteInteger(member.Id == view.SelfId ? 1 : 0);
+            w.WriteBulkString("primary-slots");
+            w.WriteInteger(index < 0 ? 0 : counts.Primary[index]);
+            w.WriteBulkString("replica-slots");
+            w.WriteInteger(index < 0 ? 0 : counts.Replica[index]);
+        }
+    }
+
+    /// <summary>Where a key lives: its slot, the slot's primary and its other replicas, in ring order.</summary>
+    public static void Locate(ClientSession client, RespRequest request)
+    {
+        var ring = client.Server.Membership.Current.Ring;
+        var slot = KeySlot.Of(request[2]);
+        var replicas = ring.ReplicasOf(slot);
+        var w = client.Writer;
+        w.WriteMapHeader(3);
+        w.WriteBulkString("slot");
+        w.WriteInteger(slot);
+        w.WriteBulkString("primary");
+        w.WriteBulkString(ring.Members[replicas[0]].Id);
+        w.WriteBulkString("replicas");
+        w.WriteArrayHeader(replicas.Length - 1);
+        foreach (var index in replicas[1..])
+            w.WriteBulkString(ring.Members[index].Id);
+    }
+
+    /// <summary>The ring: its epoch, its members and how many slots each holds.</summary>
+    public static void RingInfo(ClientSession client, RespRequest request)
+    {
+        var view = client.Server.Membership.Current;
+        var ring = view.Ring;
+        var counts = SlotCounts.Of(ring);
+        var w = client.Writer;
+        w.WriteMapHeader(5);
+        w.WriteBulkString("epoch");
+        w.WriteInteger(view.Epoch);
+        w.WriteBulkString("members");
+        w.WriteInteger(ring.Members.Count);
+        w.WriteBulkString("replicas");
+        w.WriteInteger(ring.ReplicaCount);
+        w.WriteBulkString("slots");
+        w.WriteInteger(KeySlot.Count);
+        w.WriteBulkString("nodes");
+        w.WriteArrayHeader(ring.Members.Count);
+        for (var i = 0; i < ring.Members.Count; i++)
+        {
+            w.WriteMapHeader(3);
+            w.WriteBulkString("id");
+            w.WriteBulkString(ring.Members[i].Id);
+            w.WriteBulkString("primary-slots");
+            w.WriteInteger(counts.Primary[i]);
+            w.WriteBulkString("replica-slots");
+            w.WriteInteger(counts.Replica[i]);
+        }
+    }
+
+    public static void Help(ClientSession client, RespRequest request) => ServerCommands.WriteHelp(client, "ESTORAJE",
+    [
+        "MEMBERS",
+        "    Return the cluster members: id, addresses, state, and the slots each holds as primary and as replica.",
+        "LOCATE <key>",
+        "    Return the slot of <key>, the id of its primary and the ids of its other replicas.",
+        "RING",
+        "    Return the ring epoch (etcd revision), its members and the slots each holds.",
+    ]);
+}
+
+/// <summary>Slots each ring member holds as primary and as a (non-primary) replica, indexed as the ring's members.</summary>
+internal sealed class SlotCounts
+{
+    private SlotCounts(int[] primary, int[] replica)
+    {
+        Primary = primary;
+        Replica = replica;
+    }
+
+    public int[] Primary { get; }
+
+    public int[] Replica { get; }
+
+    public static SlotCounts Of(HashRing ring)
+    {
+        var primary = new int[ring.Members.Count];
+        var replica = new int[ring.Members.Count];
+        for (var slot = 0; slot < KeySlot.Count; slot++)
+        {
+            var replicas = ring.ReplicasOf(slot);
+            primary[replicas[0]]++;
+            foreach (var index in replicas[1..])
+                replica[index]++;
+        }
+
+        return new SlotCounts(primary, replica);
+    }
+}
