@@ -129,7 +129,10 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
         }
     }
 
-    /// <summary>Renews the lease every third of its TTL, restarting the stream when it breaks; returns once the lease is gone.</summary>
+    /// <summary>
+    /// Renews the lease every third of its TTL, restarting the stream when it breaks; returns once the lease is
+    /// gone, throws <see cref="OperationCanceledException"/> when stopping.
+    /// </summary>
     private async Task KeepAliveAsync(long lease, long ttl, CancellationToken ct)
     {
         var interval = TimeSpan.FromSeconds(ttl / 3.0);
@@ -160,8 +163,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                     // Counted from when the request left, not when the answer came: never later than etcd's own clock.
                     Volatile.Write(ref _registeredUntil, sentAt + renewed * _time.TimestampFrequency);
                     failures = 0;
-                    if (!await DelayAsync(interval, ct))
-                        return;
+                    await Task.Delay(interval, _time, ct);
                 }
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -174,8 +176,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                     return;
                 if (failures++ == 0)
                     LogKeepAliveFailed(lease, ex.Message);
-                if (!await DelayAsync(Backoff(failures), ct))
-                    return;
+                await Task.Delay(Backoff(failures), _time, ct);
             }
         }
     }
