@@ -14,7 +14,9 @@ public static class ClusterNodes
         EstorajeServerProcess.StartAsync(
         [
             "--etcd", etcd, "--cluster-name", cluster, "--dir", dir,
-            "--lease-ttl", LeaseTtlSeconds.ToString(CultureInfo.InvariantCulture), .. extra,
+            "--lease-ttl", LeaseTtlSeconds.ToString(CultureInfo.InvariantCulture),
+            // Its own free port: port + 10000 can be taken, or past 65535 for a high ephemeral port.
+            "--peer-port", ServerProcess.FreePort().ToString(CultureInfo.InvariantCulture), .. extra,
         ]);
 
     /// <summary>A fresh data directory under the temp folder; the caller deletes it.</summary>

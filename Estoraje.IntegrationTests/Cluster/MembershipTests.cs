@@ -59,7 +59,11 @@ public sealed class MembershipTests(ThreeNodeClusterFixture cluster) : IClassFix
             {
                 var member = Assert.Single(members, m => (string)m["id"]! == cluster.Ids[i]);
                 Assert.Equal($"127.0.0.1:{cluster.Nodes[i].Port}", member["client-address"]);
-                Assert.Equal($"127.0.0.1:{cluster.Nodes[i].Port + 10000}", member["peer-address"]);
+                // The registered peer address is where that node's peer listener answers.
+                var peer = (string)member["peer-address"]!;
+                Assert.Matches(@"^127\.0\.0\.1:\d+$", peer);
+                await using (var link = await RespConnection.ConnectAsync(int.Parse(peer.Split(':')[1], System.Globalization.CultureInfo.InvariantCulture)))
+                    Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", ""));
                 Assert.Equal("ready", member["state"]);
                 Assert.Equal(cluster.Nodes[i] == node ? 1L : 0L, member["self"]);
                 Assert.True((long)member["primary-slots"]! > 0, $"{cluster.Ids[i]} holds no slot as primary");
@@ -126,6 +130,21 @@ public sealed class MembershipTests(ThreeNodeClusterFixture cluster) : IClassFix
             Assert.Equal("1", await ClusterNodes.InfoAsync(node.Port, "estoraje_registered"));
             Assert.Equal("3", await ClusterNodes.InfoAsync(node.Port, "estoraje_members"));
             Assert.True(long.Parse(await ClusterNodes.InfoAsync(node.Port, "estoraje_epoch"), System.Globalization.CultureInfo.InvariantCulture) >= epoch);
+        }
+    }
+
+    [Fact]
+    public async Task A_key_written_through_one_node_is_read_through_every_node_of_the_etcd_cluster()
+    {
+        await using var writer = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+        for (var i = 0; i < 60; i++)
+            Assert.Equal("+OK\r\n", await writer.CommandAsync("SET", $"etcd-route:{i}", $"v{i}"));
+
+        foreach (var node in cluster.Nodes)
+        {
+            await using var reader = await RespConnection.ConnectAsync(node.Port);
+            for (var i = 0; i < 60; i++)
+                Assert.Equal($"${$"v{i}".Length}\r\nv{i}\r\n", await reader.CommandAsync("GET", $"etcd-route:{i}"));
         }
     }
 }
