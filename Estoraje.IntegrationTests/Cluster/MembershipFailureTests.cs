@@ -51,7 +51,7 @@ public sealed class MembershipFailureTests(EtcdFixture fixture) : IClassFixture<
     }
 
     [Fact]
-    public async Task A_node_whose_etcd_is_unreachable_still_serves_and_logs_its_retries()
+    public async Task A_node_whose_etcd_is_unreachable_serves_reads_refuses_writes_and_logs_its_retries()
     {
         var dir = ClusterNodes.NewDataDir();
         _dirs.Add(dir);
@@ -63,6 +63,10 @@ public sealed class MembershipFailureTests(EtcdFixture fixture) : IClassFixture<
         Assert.Equal([await ClusterNodes.NodeIdAsync(node.Port)], await ClusterNodes.MemberIdsAsync(node.Port));
         Assert.Equal("0", await ClusterNodes.InfoAsync(node.Port, "estoraje_registered"));
         Assert.Equal("0", await ClusterNodes.InfoAsync(node.Port, "estoraje_epoch"));
+
+        await using var client = await RespConnection.ConnectAsync(node.Port);
+        Assert.Equal("$-1\r\n", await client.CommandAsync("GET", "unregistered:key"));
+        Assert.StartsWith("-TRYAGAIN this node is not registered", await client.CommandAsync("SET", "unregistered:key", "v"), StringComparison.Ordinal);
     }
 
     private async Task<(List<EstorajeServerProcess> Nodes, List<string> Ids)> StartClusterAsync(string cluster, int count, params string[] extra)

@@ -54,6 +54,8 @@ internal sealed class Router : IAsyncDisposable
 {
     public const string CrossSlotError = "CROSSSLOT Keys in request don't hash to the same slot";
 
+    public const string NotRegisteredError = "TRYAGAIN this node is not registered in the cluster (etcd unreachable); writes are refused until it is";
+
     private readonly ConcurrentDictionary<(string Id, string Address, int Protocol), PeerConnection> _peers = new();
     private readonly string _secret;
 

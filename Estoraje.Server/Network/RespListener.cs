@@ -189,6 +189,14 @@ internal sealed partial class RespListener : BackgroundService
                     continue;
                 if (!session.IsPeer)
                 {
+                    // A node whose etcd lease may have lapsed could already be out of the others' rings: a write
+                    // it took would be invisible to them. It refuses writes until it is registered again.
+                    if ((command.Flags & CommandFlags.Write) != 0 && !router.Membership.IsRegistered)
+                    {
+                        session.Writer.WriteError(Router.NotRegisteredError);
+                        continue;
+                    }
+
                     var route = router.Route(command, request, out var target);
                     if (route == RouteKind.Forward)
                     {
