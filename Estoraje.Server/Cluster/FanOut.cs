@@ -13,17 +13,26 @@ namespace Estoraje.Server.Cluster;
 /// </summary>
 internal static class FanOut
 {
-    public static async Task ExecuteAsync(ClientSession session, ForwardedCommand forwarded)
+    /// <summary>
+    /// Runs the command and returns its merged reply, in the client's protocol. The part for this node runs
+    /// before the first await, synchronously with the client's batch.
+    /// </summary>
+    public static async Task<byte[]> ExecuteAsync(ClientSession session, CommandDefinition command, byte[][] args)
     {
         var router = session.Server.Router;
         var view = router.Membership.Current;
-        var command = forwarded.Command;
-        var args = forwarded.Arguments!;
+        var result = new ArrayBufferWriter<byte>();
+        var writer = new RespWriter(result) { Protocol = session.Writer.Protocol };
         if (command.FirstKey <= 0)
-        {
-            await BroadcastAsync(session, view, command, args);
-            return;
-        }
+            await BroadcastAsync(session, writer, view, command, args);
+        else
+            await SplitAsync(session, writer, view, command, args);
+        return result.WrittenSpan.ToArray();
+    }
+
+    private static async Task SplitAsync(ClientSession session, RespWriter writer, ClusterView view, CommandDefinition command, byte[][] args)
+    {
+        var router = session.Server.Router;
 
         var keysEnd = command.LastKey < 0 ? args.Length + command.LastKey : Math.Min(command.LastKey, args.Length - 1);
 
@@ -49,19 +58,19 @@ internal static class FanOut
         if (groups.TryGetValue(view.SelfIndex, out var local))
             parts.Add((local, Task.FromResult(RunHere(session, command, Encode(args, local, command.Step)))));
 
-        var replies = await GatherAsync(session, parts);
+        var replies = await GatherAsync(writer, parts);
         if (replies is not null)
-            Merge(session.Writer, Router.MergeOf(command), (args.Length - 1) / command.Step, command.FirstKey, command.Step, replies);
+            Merge(writer, Router.MergeOf(command), (args.Length - 1) / command.Step, command.FirstKey, command.Step, replies);
     }
 
     // Keyless commands about the whole keyspace: every node answers for the keys it holds.
-    private static async Task BroadcastAsync(ClientSession session, ClusterView view, CommandDefinition command, byte[][] args)
+    private static async Task BroadcastAsync(ClientSession session, RespWriter writer, ClusterView view, CommandDefinition command, byte[][] args)
     {
         var router = session.Server.Router;
         var kind = Router.BroadcastOf(command);
         if (kind == MergeKind.Scan)
         {
-            await ScanAsync(session, view, command, args);
+            await ScanAsync(session, writer, view, command, args);
             return;
         }
 
@@ -75,20 +84,20 @@ internal static class FanOut
 
         if (view.SelfIndex >= 0)
             parts.Add(([], Task.FromResult(RunHere(session, command, request))));
-        var replies = await GatherAsync(session, parts);
+        var replies = await GatherAsync(writer, parts);
         if (replies is not null)
-            Merge(session.Writer, kind, 0, 0, 1, replies);
+            Merge(writer, kind, 0, 0, 1, replies);
     }
 
     // SCAN over the cluster: the cursor carries the node being walked (low 10 bits) and that node's own
     // cursor; a node's walk ending moves to the next node, so every key present throughout is returned.
-    private static async Task ScanAsync(ClientSession session, ClusterView view, CommandDefinition command, byte[][] args)
+    private static async Task ScanAsync(ClientSession session, RespWriter writer, ClusterView view, CommandDefinition command, byte[][] args)
     {
         const int NodeBits = 10;
         var members = view.Ring.Members.Count;
         if (!ulong.TryParse(args[1], NumberStyles.None, CultureInfo.InvariantCulture, out var cursor) || (int)(cursor & ((1 << NodeBits) - 1)) >= members)
         {
-            session.Writer.WriteError(Errors.InvalidCursor);
+            writer.WriteError(Errors.InvalidCursor);
             return;
         }
 
@@ -98,13 +107,13 @@ internal static class FanOut
         var part = member == view.SelfIndex
             ? Task.FromResult(RunHere(session, command, request))
             : session.Server.Router.ForwardAsync(view.ById[view.Ring.Members[member].Id], request, session.Writer.Protocol);
-        var replies = await GatherAsync(session, [([], part)]);
+        var replies = await GatherAsync(writer, [([], part)]);
         if (replies is null)
             return;
         var reply = replies[0].Reply;
         if (reply[0] != (byte)'*')
         {
-            session.Writer.WriteRaw(reply);
+            writer.WriteRaw(reply);
             return;
         }
 
@@ -113,13 +122,13 @@ internal static class FanOut
         var cursorText = cursorItem[(cursorItem.IndexOf("\r\n"u8) + 2)..^2];
         var next = ulong.Parse(cursorText, CultureInfo.InvariantCulture);
         var composite = next != 0 ? (next << NodeBits) | (uint)member : member + 1 < members ? (ulong)(member + 1) : 0;
-        session.Writer.WriteArrayHeader(2);
-        session.Writer.WriteBulkString(composite.ToString(CultureInfo.InvariantCulture));
-        session.Writer.WriteRaw(items[1].Span);
+        writer.WriteArrayHeader(2);
+        writer.WriteBulkString(composite.ToString(CultureInfo.InvariantCulture));
+        writer.WriteRaw(items[1].Span);
     }
 
     // Awaits every part; on a node that cannot be reached the client gets -TRYAGAIN and null is returned.
-    private static async Task<List<(List<int> Positions, byte[] Reply)>?> GatherAsync(ClientSession session,
+    private static async Task<List<(List<int> Positions, byte[] Reply)>?> GatherAsync(RespWriter writer,
         List<(List<int> Positions, Task<byte[]> Reply)> parts)
     {
         var replies = new List<(List<int> Positions, byte[] Reply)>();
@@ -129,9 +138,9 @@ internal static class FanOut
             {
                 replies.Add((positions, await reply));
             }
-            catch (Exception ex) when (ex is IOException or TimeoutException or System.Net.Sockets.SocketException or ObjectDisposedException)
+            catch (Exception ex) when (Router.IsUnreachable(ex))
             {
-                session.Writer.WriteError($"TRYAGAIN a node holding some of these keys cannot be reached: {ex.Message}");
+                writer.WriteError($"TRYAGAIN a node holding some of these keys cannot be reached: {ex.Message}");
                 return null;
             }
         }

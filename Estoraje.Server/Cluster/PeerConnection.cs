@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Threading.Channels;
 using Estoraje.Resp;
 using Pipelines.Sockets.Unofficial;
 
@@ -9,100 +10,135 @@ namespace Estoraje.Server.Cluster;
 /// <summary>
 /// A pipelined RESP connection to another node's peer port, speaking one protocol version (a forwarded
 /// reply is relayed byte for byte, so it must already be in the client's protocol). Requests from many
-/// client connections share it: each gets its reply in the order the requests were written.
-/// Reconnects on the next request after a failure.
+/// client connections share it: they are queued in call order, written by one loop that flushes once per
+/// burst, and each gets the reply at its position. Reconnects when a request comes after a failure.
 /// </summary>
 internal sealed class PeerConnection : IAsyncDisposable
 {
+    private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(5);
+
     private readonly EndPoint _endpoint;
     private readonly string _secret;
     private readonly int _protocol;
-    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Channel<(byte[] Request, TaskCompletionSource<byte[]> Reply)> _requests =
+        Channel.CreateUnbounded<(byte[], TaskCompletionSource<byte[]>)>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Queue<TaskCompletionSource<byte[]>> _pending = new();
+    private readonly Task _writer;
     private SocketConnection? _pipe;
-    private bool _disposed;
 
     public PeerConnection(EndPoint endpoint, string secret, int protocol)
     {
         _endpoint = endpoint;
         _secret = secret;
         _protocol = protocol;
+        _writer = Task.Run(WriteRequestsAsync);
     }
 
-    /// <summary>Sends one encoded request and returns its complete reply.</summary>
-    public async Task<byte[]> SendAsync(ReadOnlyMemory<byte> request, TimeSpan timeout)
+    /// <summary>
+    /// Queues one encoded request and returns its reply. Requests queued by one caller, one after the other,
+    /// reach the peer in that order: the order of commands on one key is kept.
+    /// </summary>
+    public Task<byte[]> SendAsync(byte[] request, TimeSpan timeout)
     {
-        Task<byte[]> reply;
-        await _writeLock.WaitAsync();
-        try
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var pipe = _pipe ?? await ConnectAsync();
-            reply = Enqueue(pipe.Output, request.Span);
-            await pipe.Output.FlushAsync();
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-
-        return await reply.WaitAsync(timeout);
+        // Replies complete on the reader loop: continuations must not run there and stall other replies.
+        var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_requests.Writer.TryWrite((request, reply)))
+            reply.TrySetException(new ObjectDisposedException(nameof(PeerConnection)));
+        return reply.Task.WaitAsync(timeout);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _writeLock.WaitAsync();
-        try
-        {
-            _disposed = true;
-            if (_pipe is not null)
-            {
-                await _pipe.Output.CompleteAsync();
-                await _pipe.Input.CompleteAsync();
-            }
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
+        _requests.Writer.TryComplete();
+        await _writer;
     }
 
-    // Called under the write lock: the reply queue and the byte stream stay in the same order.
-    private Task<byte[]> Enqueue(PipeWriter output, ReadOnlySpan<byte> request)
+    private async Task WriteRequestsAsync()
     {
-        // Replies complete on the reader loop: continuations must not run there and stall other replies.
-        var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_pending)
-            _pending.Enqueue(reply);
-        output.Write(request);
-        return reply.Task;
+        var reader = _requests.Reader;
+        while (await reader.WaitToReadAsync())
+        {
+            var pipe = _pipe;
+            while (reader.TryRead(out var item))
+            {
+                if (pipe is not null && !ReferenceEquals(pipe, _pipe))
+                {
+                    // The reader loop saw the connection end: this loop owns the writer, so it completes it.
+                    await pipe.Output.CompleteAsync();
+                    pipe = null;
+                }
+
+                if (pipe is null)
+                {
+                    try
+                    {
+                        pipe = await ConnectAsync();
+                    }
+                    catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or ConnectionResetException or ConnectionAbortedException)
+                    {
+                        item.Reply.TrySetException(new IOException($"Cannot reach peer {_endpoint}: {ex.Message}", ex));
+                        continue;
+                    }
+                }
+
+                lock (_pending)
+                    _pending.Enqueue(item.Reply);
+                pipe.Output.Write(item.Request);
+            }
+
+            if (pipe is not null)
+            {
+                try
+                {
+                    var flush = await pipe.Output.FlushAsync();
+                    if (flush.IsCompleted)
+                        Disconnected(pipe, null);
+                }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or ConnectionResetException or ConnectionAbortedException)
+                {
+                    Disconnected(pipe, ex);
+                }
+            }
+        }
+
+        if (_pipe is { } last)
+        {
+            await last.Output.CompleteAsync();
+            await last.Input.CompleteAsync();
+        }
     }
 
     private async Task<SocketConnection> ConnectAsync()
     {
-        var pipe = await SocketConnection.ConnectAsync(_endpoint);
+        var pipe = await SocketConnection.ConnectAsync(_endpoint).WaitAsync(s_handshakeTimeout);
+        _pipe = pipe;
         _ = Task.Run(() => ReadRepliesAsync(pipe));
-        try
+
+        var handshake = new List<Task<byte[]>> { Handshake(pipe, Encode("ESTORAJE.PEER", _secret)) };
+        if (_protocol == 3)
+            handshake.Add(Handshake(pipe, Encode("HELLO", "3")));
+        await pipe.Output.FlushAsync();
+        foreach (var reply in handshake)
         {
-            var handshake = new List<Task<byte[]>> { Enqueue(pipe.Output, Encode("ESTORAJE.PEER", _secret)) };
-            if (_protocol == 3)
-                handshake.Add(Enqueue(pipe.Output, Encode("HELLO", "3")));
-            await pipe.Output.FlushAsync();
-            foreach (var reply in handshake)
+            var bytes = await reply.WaitAsync(s_handshakeTimeout);
+            if (bytes[0] == (byte)'-')
             {
-                var bytes = await reply.WaitAsync(TimeSpan.FromSeconds(5));
-                if (bytes[0] == (byte)'-')
-                    throw new IOException($"Peer {_endpoint} refused the handshake: {System.Text.Encoding.UTF8.GetString(bytes).TrimEnd()}");
+                Disconnected(pipe, null);
+                await pipe.Output.CompleteAsync();
+                throw new IOException($"Peer {_endpoint} refused the handshake: {System.Text.Encoding.UTF8.GetString(bytes).TrimEnd()}");
             }
         }
-        catch
-        {
-            await pipe.Output.CompleteAsync();
-            throw;
-        }
 
-        _pipe = pipe;
         return pipe;
+    }
+
+    private Task<byte[]> Handshake(SocketConnection pipe, byte[] request)
+    {
+        var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_pending)
+            _pending.Enqueue(reply);
+        pipe.Output.Write(request);
+        return reply.Task;
     }
 
     private async Task ReadRepliesAsync(SocketConnection pipe)
@@ -139,31 +175,18 @@ internal sealed class PeerConnection : IAsyncDisposable
             failure = ex;
         }
 
-        // The connection is gone: whoever waits gets an error (first, so that a handshake holding the write
-        // lock is not left waiting), then the next request reconnects.
-        FailPending(failure);
-        await _writeLock.WaitAsync();
-        try
-        {
-            if (ReferenceEquals(_pipe, pipe))
-                _pipe = null;
-            FailPending(failure);
-        }
-        finally
-        {
-            _writeLock.Release();
-        }
-
+        Disconnected(pipe, failure);
         await pipe.Input.CompleteAsync();
-        await pipe.Output.CompleteAsync();
     }
 
-    private void FailPending(Exception? failure)
+    // The connection is gone: whoever waits for a reply on it gets an error; the next request reconnects.
+    private void Disconnected(SocketConnection pipe, Exception? failure)
     {
+        Interlocked.CompareExchange(ref _pipe, null, pipe);
         lock (_pending)
         {
             while (_pending.TryDequeue(out var waiter))
-                waiter.TrySetException(failure ?? new IOException($"Connection to peer {_endpoint} closed."));
+                waiter.TrySetException(new IOException($"Connection to peer {_endpoint} closed.", failure));
         }
     }
 

@@ -141,6 +141,27 @@ internal sealed class Router : IAsyncDisposable
         return peer.SendAsync(request, Timeout);
     }
 
+    /// <summary>
+    /// Forwards and returns the reply, or, when <paramref name="target"/> cannot be reached, a -TRYAGAIN error:
+    /// never a wrong value, and the client may retry once the cluster view has caught up.
+    /// </summary>
+    public async Task<byte[]> ForwardOrTryAgainAsync(ClusterMember target, byte[] request, int protocol)
+    {
+        try
+        {
+            return await ForwardAsync(target, request, protocol);
+        }
+        catch (Exception ex) when (IsUnreachable(ex))
+        {
+            return System.Text.Encoding.UTF8.GetBytes($"-TRYAGAIN the node owning this key ({target.Id}) cannot be reached: {ex.Message.ReplaceLineEndings(" ")}\r\n");
+        }
+    }
+
+    /// <summary>Failures that mean "that node cannot be reached now".</summary>
+    public static bool IsUnreachable(Exception ex) =>
+        ex is IOException or TimeoutException or System.Net.Sockets.SocketException or ObjectDisposedException
+            or Pipelines.Sockets.Unofficial.ConnectionResetException or Pipelines.Sockets.Unofficial.ConnectionAbortedException;
+
     public async ValueTask DisposeAsync()
     {
         foreach (var peer in _peers.Values)
@@ -159,8 +180,3 @@ internal sealed class Router : IAsyncDisposable
     }
 }
 
-/// <summary>
-/// A command the connection loop takes out of its synchronous batch: to run on <see cref="Target"/>, or,
-/// when <see cref="Target"/> is null, to split over the nodes holding its keys (<see cref="Arguments"/>).
-/// </summary>
-internal sealed record ForwardedCommand(ClusterMember? Target, byte[] Request, CommandDefinition Command, byte[][]? Arguments = null);

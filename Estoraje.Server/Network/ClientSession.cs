@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Estoraje.Resp;
@@ -9,6 +10,8 @@ namespace Estoraje.Server.Network;
 internal sealed class ClientSession : IDisposable
 {
     private readonly CancellationTokenSource _kill = new();
+    private System.Buffers.IBufferWriter<byte>? _direct;
+    private ArrayBufferWriter<byte>? _capture;
 
     public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress, bool onPeerPort = false)
     {
@@ -73,6 +76,47 @@ internal sealed class ClientSession : IDisposable
     public bool CloseAfterReply { get; set; }
 
     public CancellationToken Killed => _kill.Token;
+
+    /// <summary>
+    /// Replies of the current batch that come after one still awaited from another node, in request order.
+    /// Once a reply is deferred, later replies of the batch are captured instead of written, so that the
+    /// batch keeps running (pipelined forwards) while the client still gets every reply in order.
+    /// </summary>
+    public Queue<Task<byte[]>> Deferred { get; } = new();
+
+    public bool Deferring => _direct is not null;
+
+    public void Defer(Task<byte[]> reply)
+    {
+        if (_direct is null)
+        {
+            _direct = Writer.Output;
+            _capture ??= new ArrayBufferWriter<byte>();
+            Writer.Output = _capture;
+        }
+        else
+        {
+            CaptureSoFar();
+        }
+
+        Deferred.Enqueue(reply);
+    }
+
+    /// <summary>Ends deferring for the batch: the writer writes to the connection again.</summary>
+    public void StopDeferring()
+    {
+        CaptureSoFar();
+        Writer.Output = _direct!;
+        _direct = null;
+    }
+
+    private void CaptureSoFar()
+    {
+        if (_capture!.WrittenCount == 0)
+            return;
+        Deferred.Enqueue(Task.FromResult(_capture.WrittenSpan.ToArray()));
+        _capture.ResetWrittenCount();
+    }
 
     public void SetAuthenticated(bool value)
     {

@@ -103,15 +103,14 @@ internal sealed partial class RespListener : BackgroundService
                 var buffer = result.Buffer;
                 var before = buffer.Length;
                 session.LastInteraction = server.NowMs;
-                // Commands run synchronously until one belongs to another node: it is forwarded, its reply
-                // awaited and appended in order, and the rest of the batch goes on.
-                ForwardedCommand? forward;
-                while ((forward = ProcessBatch(session, ref buffer)) is not null)
+                // The batch runs synchronously; commands for other nodes are sent as they come (pipelined)
+                // and their replies, with every reply after them, are written in request order once here.
+                ProcessBatch(session, ref buffer);
+                if (session.Deferring)
                 {
-                    if (forward.Target is null)
-                        await FanOut.ExecuteAsync(session, forward);
-                    else
-                        await ForwardAsync(session, forward);
+                    session.StopDeferring();
+                    while (session.Deferred.TryDequeue(out var reply))
+                        session.Writer.WriteRaw(await reply);
                 }
                 Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
                 input.AdvanceTo(buffer.Start, buffer.End);
@@ -158,23 +157,8 @@ internal sealed partial class RespListener : BackgroundService
         }
     }
 
-    private static async Task ForwardAsync(ClientSession session, ForwardedCommand forward)
-    {
-        try
-        {
-            var reply = await session.Server.Router.ForwardAsync(forward.Target!, forward.Request, session.Writer.Protocol);
-            session.Writer.WriteRaw(reply);
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or TimeoutException or ConnectionResetException
-                                       or ConnectionAbortedException or ObjectDisposedException)
-        {
-            // Never a wrong value: the client may retry once the cluster view has caught up.
-            session.Writer.WriteError($"TRYAGAIN the primary of this key ({forward.Target!.Id}) cannot be reached: {ex.Message}");
-        }
-    }
-
-    // Runs the complete requests of the buffer; returns the first one that belongs to another node, or null.
-    private static ForwardedCommand? ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
+    // Runs the complete requests of the buffer; those for other nodes are sent and their replies deferred.
+    private static void ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
     {
         var parser = session.Parser;
         var table = session.Server.Commands;
@@ -201,7 +185,8 @@ internal sealed partial class RespListener : BackgroundService
                     if (route == RouteKind.Forward)
                     {
                         session.LastCommand = command.FullName;
-                        return new ForwardedCommand(target!, Cluster.PeerConnection.Encode(request), command);
+                        session.Defer(router.ForwardOrTryAgainAsync(target!, Cluster.PeerConnection.Encode(request), session.Writer.Protocol));
+                        continue;
                     }
 
                     if (route == RouteKind.FanOut)
@@ -210,7 +195,8 @@ internal sealed partial class RespListener : BackgroundService
                         var arguments = new byte[request.Count][];
                         for (var i = 0; i < request.Count; i++)
                             arguments[i] = request.ToArray(i);
-                        return new ForwardedCommand(null, [], command, arguments);
+                        session.Defer(FanOut.ExecuteAsync(session, command, arguments));
+                        continue;
                     }
 
                     if (route == RouteKind.CrossSlot)
@@ -234,10 +220,8 @@ internal sealed partial class RespListener : BackgroundService
                 buffer = buffer.Slice(buffer.End);
             }
 
-            return null;
+            return;
         }
-
-        return null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint} for {Who}")]
