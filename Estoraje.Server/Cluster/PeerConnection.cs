@@ -17,6 +17,10 @@ internal sealed class PeerConnection : IAsyncDisposable
 {
     private static readonly TimeSpan s_handshakeTimeout = TimeSpan.FromSeconds(5);
 
+    // Replies are read on the socket's completion thread, as client requests are (RespListener).
+    private static readonly PipeOptions s_pipeOptions = new(readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline, pauseWriterThreshold: 0, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+
     private readonly EndPoint _endpoint;
     private readonly string _secret;
     private readonly int _protocol;
@@ -40,8 +44,9 @@ internal sealed class PeerConnection : IAsyncDisposable
     /// </summary>
     public Task<byte[]> SendAsync(byte[] request, TimeSpan timeout)
     {
-        // Replies complete on the reader loop: continuations must not run there and stall other replies.
-        var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The waiting client connection continues on the reader loop's thread: no thread-pool hop per
+        // forwarded reply. Its continuation only writes to its own output and goes on with its batch.
+        var reply = new TaskCompletionSource<byte[]>();
         if (!_requests.Writer.TryWrite((request, reply)))
             reply.TrySetException(new ObjectDisposedException(nameof(PeerConnection)));
         return reply.Task.WaitAsync(timeout);
@@ -110,7 +115,7 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     private async Task<SocketConnection> ConnectAsync()
     {
-        var pipe = await SocketConnection.ConnectAsync(_endpoint).WaitAsync(s_handshakeTimeout);
+        var pipe = await SocketConnection.ConnectAsync(_endpoint, s_pipeOptions).WaitAsync(s_handshakeTimeout);
         _pipe = pipe;
         _ = Task.Run(() => ReadRepliesAsync(pipe));
 
