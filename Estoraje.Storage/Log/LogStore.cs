@@ -317,6 +317,17 @@ public sealed partial class LogStore : IKeyValueStore
     /// <inheritdoc />
     public void Clear()
     {
+        // A running compaction stops at its next record: it must not copy what FLUSHALL deletes.
+        _cancelCompaction = true;
+        lock (_compactionLock)
+        {
+            _cancelCompaction = false;
+            ClearLocked();
+        }
+    }
+
+    private void ClearLocked()
+    {
         using (Lock(ulong.MaxValue))
         {
             var writer = Writer;
@@ -559,6 +570,15 @@ public sealed partial class LogStore : IKeyValueStore
 
     /// <inheritdoc />
     public void Dispose()
+    {
+        _cancelCompaction = true;
+        lock (_compactionLock)
+        {
+            DisposeLocked();
+        }
+    }
+
+    private void DisposeLocked()
     {
         var writer = Interlocked.Exchange(ref _writer, null);
         writer?.Dispose();

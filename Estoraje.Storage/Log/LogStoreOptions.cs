@@ -36,6 +36,12 @@ public sealed class LogStoreOptions
     /// </summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>Dead fraction of a sealed segment from which background compaction rewrites it.</summary>
+    public double CompactionDeadRatio { get; init; } = 0.5;
+
+    /// <summary>Most bytes per second compaction writes (0: no limit), so that it leaves the disk to requests.</summary>
+    public long CompactionBytesPerSecond { get; init; } = 64L * 1024 * 1024;
+
     /// <summary>Receives notable events (recovery damage, compactions), one line each.</summary>
     public Action<string>? Log { get; init; }
 

@@ -125,6 +125,7 @@ internal sealed class LogWriter : IDisposable
             }
 
             segment.Length = offset + size;
+            segment.NoteVersion(version);
             Interlocked.Add(ref _appended, size);
             return (segment, (int)offset);
         }

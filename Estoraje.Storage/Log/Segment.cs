@@ -10,6 +10,7 @@ internal sealed class Segment : IDisposable
 {
     private long _writtenLength;
     private long _deadBytes;
+    private long _minVersion = long.MaxValue;
 
     public Segment(int id, string path, SafeFileHandle handle, long length)
     {
@@ -40,6 +41,22 @@ internal sealed class Segment : IDisposable
     public long DeadBytes => Volatile.Read(ref _deadBytes);
 
     public void AddDead(long bytes) => Interlocked.Add(ref _deadBytes, bytes);
+
+    /// <summary>
+    /// Lowest version of any record in the segment (dead ones included). Compaction may drop a record of a key
+    /// the directory no longer knows only when no other segment can hold an older record of that key.
+    /// </summary>
+    public long MinVersion => Volatile.Read(ref _minVersion);
+
+    public void NoteVersion(long version)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _minVersion);
+            if (version >= current || Interlocked.CompareExchange(ref _minVersion, version, current) == current)
+                return;
+        }
+    }
 
     public static string FileName(int id) => $"{id:D10}.seg";
 
