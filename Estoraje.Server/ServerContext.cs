@@ -24,7 +24,12 @@ internal sealed class ServerContext
         RequirePass = options.RequirePass;
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        if (store is Storage.Log.LogStore log)
+            Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);
     }
+
+    /// <summary>The log store's compactions (null for the memory store).</summary>
+    public CompactionScheduler? Compaction { get; }
 
     public ServerOptions Options { get; }
 

@@ -104,7 +104,7 @@ public sealed partial class LogStore
 
         var bytesAfter = output.BytesWritten;
         var result = new CompactionResult(inputs.Count, bytesBefore, bytesAfter, Stopwatch.GetElapsedTime(started));
-        _options.Log?.Invoke($"Compacted {inputs.Count} segments: {bytesBefore} bytes to {bytesAfter} in {result.Elapsed.TotalMilliseconds:F0} ms.");
+        _options.Log?.Invoke(StoreEvent.Information, $"Compacted {inputs.Count} segments: {bytesBefore} bytes to {bytesAfter} in {result.Elapsed.TotalMilliseconds:F0} ms.");
         return result;
     }
 

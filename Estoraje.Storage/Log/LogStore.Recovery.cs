@@ -119,7 +119,7 @@ public sealed partial class LogStore
         if (!HintFile.TryParse(bytes, segment.Length, entries))
         {
             report.DamagedHints.Add(segment.Id);
-            _options.Log?.Invoke($"Segment {segment.Id}: hint file damaged; the segment is scanned instead.");
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: hint file damaged; the segment is scanned instead.");
             return false;
         }
 
@@ -162,7 +162,7 @@ public sealed partial class LogStore
         catch (IOException ex) when (hint is not null)
         {
             // A hint is only an optimisation: failing to write one (disk full, read-only) is not fatal.
-            _options.Log?.Invoke($"Segment {segment.Id}: cannot write its hint file ({ex.Message}).");
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: cannot write its hint file ({ex.Message}).");
         }
         finally
         {
@@ -193,12 +193,12 @@ public sealed partial class LogStore
             segment.Length = position;
             segment.WrittenLength = position;
             report.Damaged.Add(new DamagedRange(segment.Id, position, length - position, Truncated: true));
-            _options.Log?.Invoke($"Segment {segment.Id}: torn or damaged tail of {length - position} bytes at offset {position} truncated.");
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: torn or damaged tail of {length - position} bytes at offset {position} truncated.");
             return length;
         }
 
         report.Damaged.Add(new DamagedRange(segment.Id, position, next - position, Truncated: false));
-        _options.Log?.Invoke($"Segment {segment.Id}: {next - position} damaged bytes at offset {position} skipped.");
+        _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: {next - position} damaged bytes at offset {position} skipped.");
         segment.AddDead(next - position);
         return next;
     }

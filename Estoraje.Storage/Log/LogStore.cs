@@ -772,7 +772,7 @@ public sealed partial class LogStore : IKeyValueStore
         // Damage after recovery (a disk error, a file changed under us): the key reads as missing and is
         // reported; a replica's copy repairs it through slot sync.
         if (Interlocked.Increment(ref _corruptReads) <= 100)
-            _options.Log?.Invoke($"Damaged record: segment {segmentId} offset {offset} ({size} bytes); the key reads as missing.");
+            _options.Log?.Invoke(StoreEvent.Damage, $"Damaged record: segment {segmentId} offset {offset} ({size} bytes); the key reads as missing.");
         return null;
     }
 
