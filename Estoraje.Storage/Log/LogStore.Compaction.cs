@@ -91,6 +91,8 @@ public sealed partial class LogStore
 
             // The copies are on disk, with their hint files, before any key points at them.
             output.Finish();
+            if (_options.Fsync != FsyncPolicy.No)
+                DirectorySync.Flush(_options.Directory);
         }
         catch
         {

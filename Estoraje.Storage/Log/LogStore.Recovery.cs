@@ -72,6 +72,8 @@ public sealed partial class LogStore
                     var path = Path.Combine(directory, Segment.FileName(id));
                     var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
                     last = new Segment(id, path, handle, 0);
+                    if (_options.Fsync != FsyncPolicy.No)
+                        DirectorySync.Flush(directory);
                     if (id >= segments.Length)
                         Array.Resize(ref segments, id + 1);
                     segments[id] = last;

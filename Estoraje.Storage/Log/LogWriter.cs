@@ -260,6 +260,9 @@ internal sealed class LogWriter : IDisposable
         var id = segments.Length;
         var path = Path.Combine(_directory, Segment.FileName(id));
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        // Records fsync'd into a file whose directory entry is lost with a power cut are lost with it.
+        if (_policy != FsyncPolicy.No)
+            DirectorySync.Flush(_directory);
         var segment = new Segment(id, path, handle, 0);
         var grown = new Segment?[id + 1];
         Array.Copy(segments, grown, segments.Length);

@@ -610,6 +610,14 @@ public sealed class LogStoreTests : IDisposable
         Assert.Equal(1, reopened.CorruptReads);
     }
 
+    [Fact]
+    public void Directory_sync_succeeds_on_a_directory_and_fails_on_a_missing_one()
+    {
+        DirectorySync.Flush(_dir.Path);
+        if (OperatingSystem.IsLinux())
+            Assert.Throws<IOException>(() => DirectorySync.Flush(Path.Combine(_dir.Path, "missing")));
+    }
+
     private LogStore Open(long segmentSize = 64 * 1024, long cacheBytes = 1 << 20, FsyncPolicy fsync = FsyncPolicy.No) =>
         LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = segmentSize, CacheBytes = cacheBytes, Fsync = fsync }, _time);
 
