@@ -94,6 +94,12 @@ public sealed partial class LogStore
             if (_options.Fsync != FsyncPolicy.No)
                 DirectorySync.Flush(_options.Directory);
         }
+        catch (ObjectDisposedException)
+        {
+            // FLUSHALL deleted the segments being read or written: there is nothing left worth copying.
+            output.Abandon();
+            return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
+        }
         catch
         {
             output.Abandon();

@@ -611,6 +611,33 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Clear_during_a_compaction_leaves_an_empty_store_that_stays_empty_after_a_restart()
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            using (var store = Open(segmentSize: 2048))
+            {
+                for (var i = 0; i < 400; i++)
+                    Set(store, $"key:{i % 100}", $"value-{attempt}-{i}");
+
+                var compaction = Task.Run(() => store.Compact(0, sealActive: true));
+                store.Clear();
+                await compaction.WaitAsync(TimeSpan.FromSeconds(30));
+                Set(store, "after", "v");
+
+                Assert.Equal(1, store.Count);
+            }
+
+            using (var reopened = Open(segmentSize: 2048))
+            {
+                Assert.Equal(1, reopened.Count);
+                Assert.Equal("v", Get(reopened, "after"));
+                reopened.Remove("after"u8);
+            }
+        }
+    }
+
+    [Fact]
     public void Directory_sync_succeeds_on_a_directory_and_fails_on_a_missing_one()
     {
         DirectorySync.Flush(_dir.Path);
