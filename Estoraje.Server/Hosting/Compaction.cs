@@ -6,7 +6,8 @@ namespace Estoraje.Server.Hosting;
 
 /// <summary>
 /// Runs the log store's compactions one at a time on a pool thread: the periodic ones (segments past the
-/// dead-ratio threshold) and those BGREWRITEAOF asks for (every segment, the active one sealed first).
+/// dead-ratio threshold) and those BGREWRITEAOF asks for (every segment, the active one sealed first); each
+/// pass also writes the hint files of segments sealed since the last one.
 /// </summary>
 internal sealed class CompactionScheduler(LogStore store, double deadRatio)
 {
@@ -41,6 +42,8 @@ internal sealed class CompactionScheduler(LogStore store, double deadRatio)
             var result = store.Compact(full ? 0 : deadRatio, sealActive: full);
             LastSeconds = (long)result.Elapsed.TotalSeconds;
             LastFailed = false;
+            // Segments sealed since the last pass get their hint files: the next start reads less.
+            store.WriteMissingHints();
         }
         catch (Exception ex) when (ex is IOException or InvalidOperationException or UnauthorizedAccessException)
         {

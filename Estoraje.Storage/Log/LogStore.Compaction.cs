@@ -50,6 +50,56 @@ public sealed partial class LogStore
         }
     }
 
+    /// <summary>
+    /// Writes the hint file of every sealed segment that has none (those sealed since the store opened), so
+    /// that the next start reads a few bytes per key instead of whole segments. Returns how many it wrote.
+    /// </summary>
+    public int WriteMissingHints()
+    {
+        lock (_compactionLock)
+        {
+            var writer = Writer;
+            var activeId = writer.ActiveId;
+            var written = 0;
+            foreach (var segment in writer.Segments())
+            {
+                if (segment.Id == activeId || segment.HasHint || _cancelCompaction)
+                    continue;
+                try
+                {
+                    if (WriteHint(segment))
+                        written++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // FLUSHALL deleted it meanwhile.
+                }
+
+                // A damaged segment gets no hint (its damage is reported at every start until it is rewritten).
+                segment.HasHint = true;
+            }
+
+            return written;
+        }
+    }
+
+    private bool WriteHint(Segment segment)
+    {
+        using var hint = new HintFile.Writer(Path.Combine(_options.Directory, Segment.HintName(segment.Id)));
+        var scanner = new SegmentScanner(segment, segment.Length);
+        long position = 0;
+        while (position < segment.Length)
+        {
+            if (!scanner.TryRecord(position, out var header, out var record))
+                return false;
+            hint.Add(position, record[..(RecordFormat.HeaderSize + header.KeyLength)]);
+            position += header.Size;
+        }
+
+        hint.Commit();
+        return true;
+    }
+
     private CompactionResult CompactLocked(double minDeadRatio, bool sealActive)
     {
         var started = Stopwatch.GetTimestamp();
@@ -304,6 +354,7 @@ public sealed partial class LogStore
             _hint!.Commit();
             _hint.Dispose();
             _hint = null;
+            _current.HasHint = true;
             _current = null;
         }
 

@@ -42,6 +42,7 @@ public sealed partial class LogStore
         }
 
         ids.Sort();
+        RemoveStrayHints(directory, ids);
         var report = new RecoveryReport();
         using (Lock(ulong.MaxValue))
         {
@@ -98,6 +99,19 @@ public sealed partial class LogStore
         Recovery = report;
     }
 
+    // Hint files of segments that are gone (a crash between deleting a segment and its hint) and temporary
+    // hint files of interrupted writes: a later segment with the same id must not inherit them.
+    private static void RemoveStrayHints(string directory, List<int> segmentIds)
+    {
+        foreach (var path in Directory.EnumerateFiles(directory, "*.hint*"))
+        {
+            var name = Path.GetFileName(path);
+            var id = Segment.ParseId(name, ".hint");
+            if (name.EndsWith(".tmp", StringComparison.Ordinal) || (id >= 0 && segmentIds.BinarySearch(id) < 0))
+                File.Delete(path);
+        }
+    }
+
     private Segment? SegmentOf(int id)
     {
         if (_writer is { } writer)
@@ -129,6 +143,7 @@ public sealed partial class LogStore
             Load(segment, (int)entry.Offset, entry.Header, bytes.AsSpan(entry.KeyStart, entry.Header.KeyLength));
         report.Records += entries.Count;
         report.HintsUsed++;
+        segment.HasHint = true;
         return true;
     }
 
@@ -160,6 +175,7 @@ public sealed partial class LogStore
 
             if (!damaged)
                 hint?.Commit();
+            segment.HasHint = hint is not null;
         }
         catch (IOException ex) when (hint is not null)
         {

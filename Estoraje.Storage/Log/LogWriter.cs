@@ -259,6 +259,8 @@ internal sealed class LogWriter : IDisposable
         var segments = _segments;
         var id = segments.Length;
         var path = Path.Combine(_directory, Segment.FileName(id));
+        // A hint file left by a segment of this id that is gone would describe the wrong records.
+        File.Delete(Path.Combine(_directory, Segment.HintName(id)));
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         // Records fsync'd into a file whose directory entry is lost with a power cut are lost with it.
         if (_policy != FsyncPolicy.No)

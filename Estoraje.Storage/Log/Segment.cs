@@ -37,6 +37,9 @@ internal sealed class Segment : IDisposable
         set => Volatile.Write(ref _writtenLength, value);
     }
 
+    /// <summary>Whether the segment has a hint file (or has been found not to deserve one: damaged).</summary>
+    public bool HasHint { get; set; }
+
     /// <summary>Bytes of records that a newer record (or a purge) has made useless: what compaction reclaims.</summary>
     public long DeadBytes => Volatile.Read(ref _deadBytes);
 

@@ -648,8 +648,9 @@ public sealed class LogStoreTests : IDisposable
             using var stop = new CancellationTokenSource();
             var compactor = Task.Run(() =>
             {
+                // At least one compaction that rewrote something, however fast the writers are.
                 var n = 0;
-                while (!stop.IsCancellationRequested)
+                while (!stop.IsCancellationRequested || store.Compactions == 0)
                     store.Compact(n++ % 2 == 0 ? 0.3 : 0, sealActive: n % 3 == 0);
             });
             var tasks = new Task[Writers];
@@ -694,6 +695,44 @@ public sealed class LogStoreTests : IDisposable
             for (var k = 0; k < Keys; k++)
                 Assert.Equal(last[w, k], Get(reopened, $"w{w}:{k}"));
         }
+    }
+
+    [Fact]
+    public void Hint_files_written_at_run_time_serve_the_next_start()
+    {
+        int sealedSegments;
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 300; i++)
+                Set(store, $"key:{i}", $"value-{i}");
+            sealedSegments = store.SegmentCount - 1;
+
+            Assert.Equal(sealedSegments, store.WriteMissingHints());
+            Assert.Equal(0, store.WriteMissingHints());
+        }
+
+        using var reopened = Open(segmentSize: 2048);
+        Assert.Equal(sealedSegments, reopened.Recovery!.HintsUsed);
+        Assert.Empty(reopened.Recovery.MissingHints);
+        for (var i = 0; i < 300; i++)
+            Assert.Equal($"value-{i}", Get(reopened, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Hint_files_of_segments_that_are_gone_are_removed_at_start()
+    {
+        using (var store = Open())
+            Set(store, "k", "v");
+        var stray = Path.Combine(_dir.Path, Segment.HintName(7));
+        var temporary = Path.Combine(_dir.Path, Segment.HintName(0) + ".tmp");
+        File.WriteAllBytes(stray, [1, 2, 3]);
+        File.WriteAllBytes(temporary, [1, 2, 3]);
+
+        using var reopened = Open();
+
+        Assert.False(File.Exists(stray));
+        Assert.False(File.Exists(temporary));
+        Assert.Equal("v", Get(reopened, "k"));
     }
 
     [Fact]
