@@ -323,18 +323,13 @@ public sealed partial class LogStore : IKeyValueStore
         using (Lock(ulong.MaxValue))
         {
             var writer = Writer;
-            var fresh = writer.Roll();
             var version = _clock.Next();
-            writer.Append(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
+            // The marker is on disk before the files it makes useless go: if deleting them is cut short by a
+            // crash, recovery still drops whatever they hold.
+            var older = writer.StartOver(version);
             _flushVersion = version;
-            // The marker must be on disk before the files it makes useless go: if deleting them is cut short
-            // by a crash, recovery still drops whatever they hold.
-            writer.Sync();
-            foreach (var segment in writer.Segments())
-            {
-                if (segment.Id != fresh.Id)
-                    writer.Delete(segment);
-            }
+            foreach (var segment in older)
+                writer.Delete(segment);
 
             for (var i = 0; i < ShardCount; i++)
             {

@@ -613,7 +613,7 @@ public sealed class LogStoreTests : IDisposable
     [Fact]
     public async Task Clear_during_a_compaction_leaves_an_empty_store_that_stays_empty_after_a_restart()
     {
-        for (var attempt = 0; attempt < 5; attempt++)
+        for (var attempt = 0; attempt < 20; attempt++)
         {
             using (var store = Open(segmentSize: 2048))
             {
