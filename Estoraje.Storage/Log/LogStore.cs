@@ -16,7 +16,7 @@ namespace Estoraje.Storage.Log;
 /// <para>Create with <see cref="Open"/>, or construct and call <see cref="Recover"/> (the server does so in
 /// the background while it answers <c>-LOADING</c>).</para>
 /// </summary>
-public sealed partial class LogStore : IKeyValueStore
+public sealed partial class LogStore : IKeyValueStore, ISlotIndex
 {
     private const int ShardBits = 6;
     private const int ShardCount = 1 << ShardBits;
@@ -522,7 +522,7 @@ public sealed partial class LogStore : IKeyValueStore
     /// <inheritdoc />
     public ValueTask CommitAsync() => _writer?.CommitAsync() ?? ValueTask.CompletedTask;
 
-    /// <summary>Live keys and the digest of (key, version) pairs, tombstones included, of one cluster slot.</summary>
+    /// <inheritdoc />
     public SlotDigest GetSlotDigest(int slot)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
@@ -531,10 +531,7 @@ public sealed partial class LogStore : IKeyValueStore
             return new SlotDigest(_slotCounts[slot], _slotDigests[slot]);
     }
 
-    /// <summary>
-    /// One step of a cursor walk over the entries of one slot, tombstones included, with their versions (for
-    /// slot sync). Start with cursor 0; a returned 0 ends the walk; SCAN's guarantee holds.
-    /// </summary>
+    /// <inheritdoc />
     public ulong ScanSlot(int slot, ulong cursor, int count, List<SlotEntry> entries)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
@@ -815,9 +812,3 @@ public sealed partial class LogStore : IKeyValueStore
         return h.ToHashCode();
     }
 }
-
-/// <summary>Live keys of a slot and the sum of the hashes of its (key, version) pairs, tombstones included.</summary>
-public readonly record struct SlotDigest(int Count, ulong Digest);
-
-/// <summary>One key of a slot listing: its version and whether it is a tombstone.</summary>
-public readonly record struct SlotEntry(byte[] Key, long Version, bool Tombstone);
