@@ -572,15 +572,13 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
 
     private LogWriter Writer => _writer ?? throw new InvalidOperationException("The log store is not open: call Recover first.");
 
+    // Statistics read without the shard locks (a torn total is fine for INFO), so that INFO answers while
+    // recovery holds every lock.
     private long Sum(Func<S3FifoCache, long> field)
     {
         long n = 0;
-        for (var i = 0; i < ShardCount; i++)
-        {
-            lock (_locks[i])
-                n += field(_caches[i]);
-        }
-
+        foreach (var cache in _caches)
+            n += field(cache);
         return n;
     }
 

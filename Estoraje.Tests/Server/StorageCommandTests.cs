@@ -49,6 +49,39 @@ public sealed class StorageCommandTests : IDisposable
         Assert.Contains("aof_rewrites:1\r\n", info, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Info_answers_while_recovery_holds_every_shard_lock()
+    {
+        using var store = LogStore.Open(new LogStoreOptions { Directory = _dir.Path, Fsync = FsyncPolicy.No });
+        var server = Server(store);
+        server.Loading = true;
+        using var release = new ManualResetEventSlim();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holder = Task.Run(() =>
+        {
+            using (store.Lock(ulong.MaxValue))
+            {
+                held.SetResult();
+                release.Wait();
+            }
+        });
+        await held.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        string info;
+        try
+        {
+            info = await Task.Run(() => Run(server, "INFO")).WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await holder.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Contains("loading:1\r\n", info, StringComparison.Ordinal);
+        Assert.Contains("estoraje_cache_hits:", info, StringComparison.Ordinal);
+    }
+
     private static ServerContext Server(IKeyValueStore store) => new(new ServerOptions(), store, TimeProvider.System, () => { });
 
     private static async Task<string> Run(ServerContext server, string command)
