@@ -31,10 +31,15 @@ internal sealed partial class ServerContext
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5));
+        if (store is Storage.Log.LogStore log)
+            Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);
     }
 
     /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
     public Router Router { get; }
+
+    /// <summary>The log store's compactions (null for the memory store).</summary>
+    public CompactionScheduler? Compaction { get; }
 
     public ServerOptions Options { get; }
 

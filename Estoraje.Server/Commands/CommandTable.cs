@@ -83,6 +83,7 @@ internal sealed class CommandTable
         new("flushdb", -1, Write | Dangerous, 0, 0, 0, "server", "1.0.0", "Removes all keys from the current database.", ServerCommands.Flush),
         new("flushall", -1, Write | Dangerous, 0, 0, 0, "server", "1.0.0", "Removes all keys from all databases.", ServerCommands.Flush),
         new("time", 1, Loading | Stale | Fast, 0, 0, 0, "server", "2.6.0", "Returns the server time.", ServerCommands.Time),
+        new("bgrewriteaof", 1, Admin | NoScript, 0, 0, 0, "server", "1.0.0", "Asynchronously rewrites the append-only file to disk.", ServerCommands.BgRewriteAof),
         new("lastsave", 1, Loading | Stale | Fast | Dangerous, 0, 0, 0, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", ServerCommands.LastSave),
         new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
         new("debug", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "1.0.0", "A container for debugging commands.", ServerCommands.Debug),

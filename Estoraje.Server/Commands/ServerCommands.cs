@@ -316,6 +316,17 @@ internal static class ServerCommands
         client.Writer.WriteBulkString(micros % 1_000_000);
     }
 
+    /// <summary>BGREWRITEAOF: a compaction of every segment of the log store, in the background.</summary>
+    public static void BgRewriteAof(ClientSession client, RespRequest request)
+    {
+        if (client.Server.Compaction is not { } compaction)
+            client.Writer.WriteError("ERR BGREWRITEAOF needs the log store (--storage log)");
+        else if (!compaction.TryStart(full: true))
+            client.Writer.WriteError("ERR Background append only file rewriting already in progress");
+        else
+            client.Writer.WriteSimpleString("Background append only file rewriting started");
+    }
+
     public static void LastSave(ClientSession client, RespRequest request) => client.Writer.WriteInteger(client.Server.LastSave);
 
     public static void Shutdown(ClientSession client, RespRequest request)
@@ -687,10 +698,13 @@ internal static class InfoText
             Line("rdb_bgsave_in_progress", 0);
             Line("rdb_last_save_time", server.LastSave);
             Line("rdb_last_bgsave_status", "ok");
+            var compaction = server.Compaction;
             Line("aof_enabled", log is null ? 0 : 1);
-            Line("aof_rewrite_in_progress", 0);
+            Line("aof_rewrite_in_progress", compaction is { InProgress: true } ? 1 : 0);
             Line("aof_rewrite_scheduled", 0);
-            Line("aof_last_bgrewrite_status", "ok");
+            Line("aof_last_rewrite_time_sec", compaction?.LastSeconds ?? -1);
+            Line("aof_rewrites", log?.Compactions ?? 0);
+            Line("aof_last_bgrewrite_status", compaction is { LastFailed: true } ? "err" : "ok");
             Line("aof_last_write_status", "ok");
             if (log is not null && !server.Loading)
             {

@@ -115,6 +115,7 @@ public static class EstorajeHost
         builder.Services.AddHostedService<StoreLoader>();
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
+        builder.Services.AddHostedService<BackgroundCompaction>();
         // Registered after the listener so that it stops first: the node leaves the ring before it closes connections.
         if (options.IsClustered)
             builder.Services.AddHostedService(sp => sp.GetRequiredService<EtcdMembership>());
@@ -157,9 +158,25 @@ public static class EstorajeHost
             CacheBytes = maxMemory > 0 ? maxMemory : LogStoreOptions.DefaultCacheBytes(),
             SegmentSize = ServerOptions.ParseMemory(options.SegmentSize)!.Value,
             TombstoneGrace = TimeSpan.FromSeconds(Math.Max(0, options.TombstoneGrace)),
-            Log = message => logger.LogWarning("{Message}", message),
+            Log = (kind, message) =>
+            {
+                if (kind == StoreEvent.Damage)
+                    StoreLog.Damage(logger, message);
+                else
+                    StoreLog.Information(logger, message);
+            },
         }, time);
     }
+}
+
+/// <summary>The log store's own messages, at the level of their kind.</summary>
+internal static partial class StoreLog
+{
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
+    public static partial void Damage(ILogger logger, string message);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Message}")]
+    public static partial void Information(ILogger logger, string message);
 }
 
 /// <summary>

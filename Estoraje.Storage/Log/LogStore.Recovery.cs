@@ -42,6 +42,7 @@ public sealed partial class LogStore
         }
 
         ids.Sort();
+        RemoveStrayHints(directory, ids);
         var report = new RecoveryReport();
         using (Lock(ulong.MaxValue))
         {
@@ -58,16 +59,25 @@ public sealed partial class LogStore
                     var handle = File.OpenHandle(path, FileMode.Open, isLast ? FileAccess.ReadWrite : FileAccess.Read, FileShare.Read);
                     var segment = new Segment(id, path, handle, RandomAccess.GetLength(handle));
                     segments[id] = segment;
-                    Load(segment, isLast, report);
-                    last = segment;
+                    // A segment with a hint file is sealed for good (a compaction output may have the highest
+                    // id): appending to it would make its hint lie, so a new active segment follows it.
+                    var hinted = isLast && File.Exists(Path.Combine(directory, Segment.HintName(id)));
+                    if ((isLast && !hinted) || !TryLoadHint(segment, report))
+                        Load(segment, isLast && !hinted, report);
+                    last = hinted ? null : segment;
                 }
 
                 if (last is null)
                 {
-                    var path = Path.Combine(directory, Segment.FileName(0));
+                    var id = ids.Count == 0 ? 0 : ids[^1] + 1;
+                    var path = Path.Combine(directory, Segment.FileName(id));
                     var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
-                    last = new Segment(0, path, handle, 0);
-                    segments[0] = last;
+                    last = new Segment(id, path, handle, 0);
+                    if (_options.Fsync != FsyncPolicy.No)
+                        DirectorySync.Flush(directory);
+                    if (id >= segments.Length)
+                        Array.Resize(ref segments, id + 1);
+                    segments[id] = last;
                 }
 
                 Volatile.Write(ref _writer, new LogWriter(directory, _options.SegmentSize, _options.Fsync, segments, last));
@@ -89,6 +99,19 @@ public sealed partial class LogStore
         Recovery = report;
     }
 
+    // Hint files of segments that are gone (a crash between deleting a segment and its hint) and temporary
+    // hint files of interrupted writes: a later segment with the same id must not inherit them.
+    private static void RemoveStrayHints(string directory, List<int> segmentIds)
+    {
+        foreach (var path in Directory.EnumerateFiles(directory, "*.hint*"))
+        {
+            var name = Path.GetFileName(path);
+            var id = Segment.ParseId(name, ".hint");
+            if (name.EndsWith(".tmp", StringComparison.Ordinal) || (id >= 0 && segmentIds.BinarySearch(id) < 0))
+                File.Delete(path);
+        }
+    }
+
     private Segment? SegmentOf(int id)
     {
         if (_writer is { } writer)
@@ -97,42 +120,110 @@ public sealed partial class LogStore
         return loading is not null && (uint)id < (uint)loading.Length ? loading[id] : null;
     }
 
+    // Loads a sealed segment from its hint file; false when there is none or it is damaged (then scan it).
+    private bool TryLoadHint(Segment segment, RecoveryReport report)
+    {
+        var path = Path.Combine(_options.Directory, Segment.HintName(segment.Id));
+        if (!File.Exists(path))
+        {
+            report.MissingHints.Add(segment.Id);
+            return false;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        var entries = new List<HintEntry>();
+        if (!HintFile.TryParse(bytes, segment.Length, entries))
+        {
+            report.DamagedHints.Add(segment.Id);
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: hint file damaged; the segment is scanned instead.");
+            return false;
+        }
+
+        foreach (var entry in entries)
+            Load(segment, (int)entry.Offset, entry.Header, bytes.AsSpan(entry.KeyStart, entry.Header.KeyLength));
+        report.Records += entries.Count;
+        report.HintsUsed++;
+        segment.HasHint = true;
+        return true;
+    }
+
     private void Load(Segment segment, bool isLast, RecoveryReport report)
     {
         var length = segment.Length;
         var scanner = new SegmentScanner(segment, length);
-        long position = 0;
-        while (position < length)
+        // A sealed segment read without a hint gets one for next time, unless it is damaged: then it is
+        // scanned (and its damage reported) at every start until compaction rewrites it.
+        var hint = isLast ? null : TryCreateHint(segment.Id);
+        var damaged = false;
+        try
         {
-            if (scanner.TryRecord(position, out var header, out var record))
+            long position = 0;
+            while (position < length)
             {
-                Load(segment, (int)position, header, record.Slice(RecordFormat.HeaderSize, header.KeyLength));
-                report.Records++;
-                position += header.Size;
-                continue;
+                if (scanner.TryRecord(position, out var header, out var record))
+                {
+                    Load(segment, (int)position, header, record.Slice(RecordFormat.HeaderSize, header.KeyLength));
+                    hint?.Add(position, record[..(RecordFormat.HeaderSize + header.KeyLength)]);
+                    report.Records++;
+                    position += header.Size;
+                    continue;
+                }
+
+                damaged = true;
+                position = SkipDamage(segment, isLast, report, scanner, position, length);
             }
 
-            var next = scanner.FindNext(position + 1);
-            if (isLast && next == length)
-            {
-                // A write cut short by a crash (or garbage after it): it was never acknowledged as durable.
-                RandomAccess.SetLength(segment.Handle, position);
-                segment.Length = position;
-                segment.WrittenLength = position;
-                report.Damaged.Add(new DamagedRange(segment.Id, position, length - position, Truncated: true));
-                _options.Log?.Invoke($"Segment {segment.Id}: torn or damaged tail of {length - position} bytes at offset {position} truncated.");
-                return;
-            }
-
-            report.Damaged.Add(new DamagedRange(segment.Id, position, next - position, Truncated: false));
-            _options.Log?.Invoke($"Segment {segment.Id}: {next - position} damaged bytes at offset {position} skipped.");
-            segment.AddDead(next - position);
-            position = next;
+            if (!damaged)
+                hint?.Commit();
+            segment.HasHint = hint is not null;
         }
+        catch (IOException ex) when (hint is not null)
+        {
+            // A hint is only an optimisation: failing to write one (disk full, read-only) is not fatal.
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: cannot write its hint file ({ex.Message}).");
+        }
+        finally
+        {
+            hint?.Dispose();
+        }
+    }
+
+    private HintFile.Writer? TryCreateHint(int segmentId)
+    {
+        try
+        {
+            return new HintFile.Writer(Path.Combine(_options.Directory, Segment.HintName(segmentId)));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    // Steps over a damaged range; returns where reading goes on (the file length when it ends the segment).
+    private long SkipDamage(Segment segment, bool isLast, RecoveryReport report, SegmentScanner scanner, long position, long length)
+    {
+        var next = scanner.FindNext(position + 1);
+        if (isLast && next == length)
+        {
+            // A write cut short by a crash (or garbage after it): it was never acknowledged as durable.
+            RandomAccess.SetLength(segment.Handle, position);
+            segment.Length = position;
+            segment.WrittenLength = position;
+            report.Damaged.Add(new DamagedRange(segment.Id, position, length - position, Truncated: true));
+            _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: torn or damaged tail of {length - position} bytes at offset {position} truncated.");
+            return length;
+        }
+
+        report.Damaged.Add(new DamagedRange(segment.Id, position, next - position, Truncated: false));
+        _options.Log?.Invoke(StoreEvent.Damage, $"Segment {segment.Id}: {next - position} damaged bytes at offset {position} skipped.");
+        segment.AddDead(next - position);
+        return next;
     }
 
     private void Load(Segment segment, int offset, RecordHeader header, ReadOnlySpan<byte> key)
     {
+        segment.NoteVersion(header.Version);
         if (header.IsFlush)
         {
             _clock.Observe(header.Version);
@@ -250,6 +341,15 @@ public sealed class RecoveryReport
 
     /// <summary>Damaged byte ranges: skipped inside a segment, or cut off the end of the last one.</summary>
     public List<DamagedRange> Damaged { get; } = [];
+
+    /// <summary>Sealed segments loaded from their hint files.</summary>
+    public int HintsUsed { get; internal set; }
+
+    /// <summary>Sealed segments that had no hint file (deleted, or sealed since the last start): scanned instead.</summary>
+    public List<int> MissingHints { get; } = [];
+
+    /// <summary>Sealed segments whose hint file failed its check: scanned instead.</summary>
+    public List<int> DamagedHints { get; } = [];
 
     /// <summary>Time recovery took.</summary>
     public TimeSpan Elapsed { get; internal set; }

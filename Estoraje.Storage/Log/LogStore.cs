@@ -16,7 +16,7 @@ namespace Estoraje.Storage.Log;
 /// <para>Create with <see cref="Open"/>, or construct and call <see cref="Recover"/> (the server does so in
 /// the background while it answers <c>-LOADING</c>).</para>
 /// </summary>
-public sealed partial class LogStore : IKeyValueStore
+public sealed partial class LogStore : IKeyValueStore, ISlotIndex
 {
     private const int ShardBits = 6;
     private const int ShardCount = 1 << ShardBits;
@@ -317,21 +317,19 @@ public sealed partial class LogStore : IKeyValueStore
     /// <inheritdoc />
     public void Clear()
     {
+        // A compaction running meanwhile is not waited for (the caller may hold shard locks it needs): the
+        // segments it reads or writes vanish under it and it gives up, and whatever it copied before is
+        // older than the flush marker, which recovery applies by version.
         using (Lock(ulong.MaxValue))
         {
             var writer = Writer;
-            var fresh = writer.Roll();
             var version = _clock.Next();
-            writer.Append(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
+            // The marker is on disk before the files it makes useless go: if deleting them is cut short by a
+            // crash, recovery still drops whatever they hold.
+            var older = writer.StartOver(version);
             _flushVersion = version;
-            // The marker must be on disk before the files it makes useless go: if deleting them is cut short
-            // by a crash, recovery still drops whatever they hold.
-            writer.Sync();
-            foreach (var segment in writer.Segments())
-            {
-                if (segment.Id != fresh.Id)
-                    writer.Delete(segment);
-            }
+            foreach (var segment in older)
+                writer.Delete(segment);
 
             for (var i = 0; i < ShardCount; i++)
             {
@@ -524,7 +522,7 @@ public sealed partial class LogStore : IKeyValueStore
     /// <inheritdoc />
     public ValueTask CommitAsync() => _writer?.CommitAsync() ?? ValueTask.CompletedTask;
 
-    /// <summary>Live keys and the digest of (key, version) pairs, tombstones included, of one cluster slot.</summary>
+    /// <inheritdoc />
     public SlotDigest GetSlotDigest(int slot)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
@@ -533,10 +531,7 @@ public sealed partial class LogStore : IKeyValueStore
             return new SlotDigest(_slotCounts[slot], _slotDigests[slot]);
     }
 
-    /// <summary>
-    /// One step of a cursor walk over the entries of one slot, tombstones included, with their versions (for
-    /// slot sync). Start with cursor 0; a returned 0 ends the walk; SCAN's guarantee holds.
-    /// </summary>
+    /// <inheritdoc />
     public ulong ScanSlot(int slot, ulong cursor, int count, List<SlotEntry> entries)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);
@@ -560,6 +555,15 @@ public sealed partial class LogStore : IKeyValueStore
     /// <inheritdoc />
     public void Dispose()
     {
+        _cancelCompaction = true;
+        lock (_compactionLock)
+        {
+            DisposeLocked();
+        }
+    }
+
+    private void DisposeLocked()
+    {
         var writer = Interlocked.Exchange(ref _writer, null);
         writer?.Dispose();
         _lockFile?.Dispose();
@@ -568,15 +572,13 @@ public sealed partial class LogStore : IKeyValueStore
 
     private LogWriter Writer => _writer ?? throw new InvalidOperationException("The log store is not open: call Recover first.");
 
+    // Statistics read without the shard locks (a torn total is fine for INFO), so that INFO answers while
+    // recovery holds every lock.
     private long Sum(Func<S3FifoCache, long> field)
     {
         long n = 0;
-        for (var i = 0; i < ShardCount; i++)
-        {
-            lock (_locks[i])
-                n += field(_caches[i]);
-        }
-
+        foreach (var cache in _caches)
+            n += field(cache);
         return n;
     }
 
@@ -752,7 +754,7 @@ public sealed partial class LogStore : IKeyValueStore
         // Damage after recovery (a disk error, a file changed under us): the key reads as missing and is
         // reported; a replica's copy repairs it through slot sync.
         if (Interlocked.Increment(ref _corruptReads) <= 100)
-            _options.Log?.Invoke($"Damaged record: segment {segmentId} offset {offset} ({size} bytes); the key reads as missing.");
+            _options.Log?.Invoke(StoreEvent.Damage, $"Damaged record: segment {segmentId} offset {offset} ({size} bytes); the key reads as missing.");
         return null;
     }
 
@@ -808,9 +810,3 @@ public sealed partial class LogStore : IKeyValueStore
         return h.ToHashCode();
     }
 }
-
-/// <summary>Live keys of a slot and the sum of the hashes of its (key, version) pairs, tombstones included.</summary>
-public readonly record struct SlotDigest(int Count, ulong Digest);
-
-/// <summary>One key of a slot listing: its version and whether it is a tombstone.</summary>
-public readonly record struct SlotEntry(byte[] Key, long Version, bool Tombstone);

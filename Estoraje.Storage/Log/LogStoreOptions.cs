@@ -15,6 +15,16 @@ public enum FsyncPolicy
     No,
 }
 
+/// <summary>The kind of an event the store reports through <see cref="LogStoreOptions.Log"/>.</summary>
+public enum StoreEvent
+{
+    /// <summary>Routine work done (a compaction).</summary>
+    Information,
+
+    /// <summary>Damage found and worked around (a torn tail, a damaged record or hint file).</summary>
+    Damage,
+}
+
 /// <summary>Settings of a <see cref="LogStore"/>.</summary>
 public sealed class LogStoreOptions
 {
@@ -36,8 +46,14 @@ public sealed class LogStoreOptions
     /// </summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromHours(1);
 
-    /// <summary>Receives notable events (recovery damage, compactions), one line each.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>Dead fraction of a sealed segment from which background compaction rewrites it.</summary>
+    public double CompactionDeadRatio { get; init; } = 0.5;
+
+    /// <summary>Most bytes per second compaction writes (0: no limit), so that it leaves the disk to requests.</summary>
+    public long CompactionBytesPerSecond { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Receives notable events, one line each: damage found (warnings) and compactions done.</summary>
+    public Action<StoreEvent, string>? Log { get; init; }
 
     /// <summary>A quarter of the memory available to the process.</summary>
     public static long DefaultCacheBytes() => Math.Max(16L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);

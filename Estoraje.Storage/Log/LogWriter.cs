@@ -90,44 +90,76 @@ internal sealed class LogWriter : IDisposable
     public (Segment Segment, int Offset) Append(long version, long expiresAt, ValueKind kind, RecordFlags flags,
         ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
     {
-        var size = RecordFormat.RecordSize(key.Length, value.Length);
+        lock (_lock)
+            return AppendLocked(version, expiresAt, kind, flags, key, value);
+    }
+
+    /// <summary>
+    /// FLUSHALL: seals the active segment, writes the flush marker at the start of a new one and makes it
+    /// durable, all under the writer's lock (a compaction cannot roll in between); returns every other
+    /// segment, for the caller to delete.
+    /// </summary>
+    public List<Segment> StartOver(long version)
+    {
+        List<Segment> others = [];
         lock (_lock)
         {
-            ThrowIfFailed();
-            if (_active.Length > 0 && _active.Length + size > _segmentSize)
-                RollLocked();
-
-            var segment = _active;
-            var offset = segment.Length;
-            if (size > BufferSize - _buffered)
-                WriteBufferLocked();
-
-            if (size <= BufferSize)
+            RollLocked();
+            AppendLocked(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
+            WriteBufferLocked();
+            RandomAccess.FlushToDisk(_active.Handle);
+            Interlocked.Increment(ref _fsyncs);
+            InterlockedMax(ref _synced, Interlocked.Read(ref _written));
+            foreach (var s in _segments)
             {
-                RecordFormat.Write(_buffer.AsSpan(_buffered, (int)size), version, expiresAt, kind, flags, key, value);
-                _buffered += (int)size;
+                if (s is not null && s != _active)
+                    others.Add(s);
             }
-            else
-            {
-                // Larger than the buffer: written on its own, straight away.
-                var rented = ArrayPool<byte>.Shared.Rent((int)size);
-                try
-                {
-                    RecordFormat.Write(rented.AsSpan(0, (int)size), version, expiresAt, kind, flags, key, value);
-                    Write(segment, rented.AsSpan(0, (int)size), offset);
-                    segment.WrittenLength = offset + size;
-                    Interlocked.Add(ref _written, size);
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(rented);
-                }
-            }
-
-            segment.Length = offset + size;
-            Interlocked.Add(ref _appended, size);
-            return (segment, (int)offset);
         }
+
+        ReleaseWaiters(SyncedPosition);
+        return others;
+    }
+
+    private (Segment Segment, int Offset) AppendLocked(long version, long expiresAt, ValueKind kind, RecordFlags flags,
+        ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        var size = RecordFormat.RecordSize(key.Length, value.Length);
+        ThrowIfFailed();
+        if (_active.Length > 0 && _active.Length + size > _segmentSize)
+            RollLocked();
+
+        var segment = _active;
+        var offset = segment.Length;
+        if (size > BufferSize - _buffered)
+            WriteBufferLocked();
+
+        if (size <= BufferSize)
+        {
+            RecordFormat.Write(_buffer.AsSpan(_buffered, (int)size), version, expiresAt, kind, flags, key, value);
+            _buffered += (int)size;
+        }
+        else
+        {
+            // Larger than the buffer: written on its own, straight away.
+            var rented = ArrayPool<byte>.Shared.Rent((int)size);
+            try
+            {
+                RecordFormat.Write(rented.AsSpan(0, (int)size), version, expiresAt, kind, flags, key, value);
+                Write(segment, rented.AsSpan(0, (int)size), offset);
+                segment.WrittenLength = offset + size;
+                Interlocked.Add(ref _written, size);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+
+        segment.Length = offset + size;
+        segment.NoteVersion(version);
+        Interlocked.Add(ref _appended, size);
+        return (segment, (int)offset);
     }
 
     /// <summary>Hands buffered records of <paramref name="segment"/> to the OS, so that a positional read finds them.</summary>
@@ -258,7 +290,12 @@ internal sealed class LogWriter : IDisposable
         var segments = _segments;
         var id = segments.Length;
         var path = Path.Combine(_directory, Segment.FileName(id));
+        // A hint file left by a segment of this id that is gone would describe the wrong records.
+        File.Delete(Path.Combine(_directory, Segment.HintName(id)));
         var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        // Records fsync'd into a file whose directory entry is lost with a power cut are lost with it.
+        if (_policy != FsyncPolicy.No)
+            DirectorySync.Flush(_directory);
         var segment = new Segment(id, path, handle, 0);
         var grown = new Segment?[id + 1];
         Array.Copy(segments, grown, segments.Length);

@@ -10,6 +10,7 @@ internal sealed class Segment : IDisposable
 {
     private long _writtenLength;
     private long _deadBytes;
+    private long _minVersion = long.MaxValue;
 
     public Segment(int id, string path, SafeFileHandle handle, long length)
     {
@@ -36,10 +37,29 @@ internal sealed class Segment : IDisposable
         set => Volatile.Write(ref _writtenLength, value);
     }
 
+    /// <summary>Whether the segment has a hint file (or has been found not to deserve one: damaged).</summary>
+    public bool HasHint { get; set; }
+
     /// <summary>Bytes of records that a newer record (or a purge) has made useless: what compaction reclaims.</summary>
     public long DeadBytes => Volatile.Read(ref _deadBytes);
 
     public void AddDead(long bytes) => Interlocked.Add(ref _deadBytes, bytes);
+
+    /// <summary>
+    /// Lowest version of any record in the segment (dead ones included). Compaction may drop a record of a key
+    /// the directory no longer knows only when no other segment can hold an older record of that key.
+    /// </summary>
+    public long MinVersion => Volatile.Read(ref _minVersion);
+
+    public void NoteVersion(long version)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _minVersion);
+            if (version >= current || Interlocked.CompareExchange(ref _minVersion, version, current) == current)
+                return;
+        }
+    }
 
     public static string FileName(int id) => $"{id:D10}.seg";
 

@@ -44,6 +44,7 @@ public sealed class MemoryStoreModelTests
         private readonly ManualTime _time = new();
         private readonly Func<TimeProvider, IKeyValueStore> _create;
         private readonly bool _restarts;
+        private readonly Action<IKeyValueStore, Random>? _compact;
         private IKeyValueStore _store;
         private readonly string[] _keys;
         private readonly Dictionary<string, Entry> _model = [];
@@ -56,11 +57,14 @@ public sealed class MemoryStoreModelTests
         /// <param name="keyCount">Distinct keys used.</param>
         /// <param name="create">Opens the store; called again after each restart when <paramref name="restarts"/>.</param>
         /// <param name="restarts">Whether the store persists, so that closing and reopening it is an operation.</param>
-        public Run(int seed, int keyCount, Func<TimeProvider, IKeyValueStore> create, bool restarts = false)
+        /// <param name="compact">Runs a compaction (nothing observable may change), when the store has one.</param>
+        public Run(int seed, int keyCount, Func<TimeProvider, IKeyValueStore> create, bool restarts = false,
+            Action<IKeyValueStore, Random>? compact = null)
         {
             _random = new Random(seed);
             _create = create;
             _restarts = restarts;
+            _compact = compact;
             _store = create(_time);
             _keys = new string[keyCount];
             _keys[0] = "";
@@ -73,6 +77,9 @@ public sealed class MemoryStoreModelTests
 
         /// <summary>Operations run so far that were restarts.</summary>
         public int Restarts { get; private set; }
+
+        /// <summary>Operations run so far that were compactions.</summary>
+        public int Compactions { get; private set; }
 
         public void Execute(int operations)
         {
@@ -122,6 +129,15 @@ public sealed class MemoryStoreModelTests
                 Restart();
             else if (extra < 8)
                 Apply(_keys[_random.Next(_keys.Length)]);
+            else if (extra < 11 && _compact is not null)
+                Compact();
+        }
+
+        private void Compact()
+        {
+            _last = "COMPACT";
+            Compactions++;
+            _compact!(_store, _random);
         }
 
         private void Restart()

@@ -38,7 +38,35 @@ public sealed class LogStoreModelTests
         Assert.True(run.Restarts > 3);
     }
 
-    // Small segments and a small cache, so that runs roll segments and read values back from disk.
+    [Theory]
+    [InlineData(21)]
+    [InlineData(22)]
+    [InlineData(23)]
+    [InlineData(24)]
+    [InlineData(25)]
+    [InlineData(26)]
+    public void Store_behaves_like_a_dictionary_across_restarts_and_compactions(int seed)
+    {
+        using var dir = new TempDirectory();
+        using var run = new MemoryStoreModelTests.Run(seed, keyCount: 60, time => LogStore.Open(Options(dir.Path), time), restarts: true,
+            compact: (store, random) => ((LogStore)store).Compact(random.Next(3) switch { 0 => 0, 1 => 0.3, _ => 0.6 }, sealActive: random.Next(2) == 0));
+
+        run.Execute(3000);
+
+        Assert.True(run.Restarts > 10);
+        Assert.True(run.Compactions > 10);
+    }
+
+    // Small segments and a small cache, so that runs roll segments and read values back from disk; a short
+    // tombstone grace, so that tombstones are purged and compaction has to decide when their records may go.
     private static LogStoreOptions Options(string dir) =>
-        new() { Directory = dir, Fsync = FsyncPolicy.No, SegmentSize = 8 * 1024, CacheBytes = 64 * 1024 };
+        new()
+        {
+            Directory = dir,
+            Fsync = FsyncPolicy.No,
+            SegmentSize = 8 * 1024,
+            CacheBytes = 64 * 1024,
+            TombstoneGrace = TimeSpan.FromSeconds(3),
+            CompactionBytesPerSecond = 0,
+        };
 }

@@ -444,6 +444,305 @@ public sealed class LogStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public void Compaction_reclaims_dead_records_and_keeps_every_live_value_across_a_restart()
+    {
+        using (var store = Open(segmentSize: 4096))
+        {
+            // Stable keys share their segments with keys that are rewritten over and over.
+            for (var round = 0; round < 10; round++)
+            {
+                for (var i = 0; i < 100; i++)
+                {
+                    if (round == 0 || i % 10 != 0)
+                        Set(store, $"key:{i}", $"value-{round}-{i}");
+                }
+            }
+
+            var (before, dead) = store.DiskBytes();
+            Assert.True(dead > before / 2);
+
+            var result = store.Compact(0.5);
+
+            Assert.True(result.Segments > 0);
+            Assert.True(result.BytesAfter > 0);
+            var (after, _) = store.DiskBytes();
+            Assert.True(after < before / 2, $"{before} bytes before, {after} after");
+            for (var i = 0; i < 100; i++)
+                Assert.Equal(Expected(i), Get(store, $"key:{i}"));
+        }
+
+        using var reopened = Open(segmentSize: 4096, cacheBytes: 0);
+        Assert.True(reopened.Recovery!.HintsUsed > 0);
+        Assert.Equal(100, reopened.Count);
+        for (var i = 0; i < 100; i++)
+            Assert.Equal(Expected(i), Get(reopened, $"key:{i}"));
+
+        static string Expected(int i) => i % 10 == 0 ? $"value-0-{i}" : $"value-9-{i}";
+    }
+
+    [Fact]
+    public async Task Writes_during_compaction_keep_their_newer_values()
+    {
+        using var store = Open(segmentSize: 2048);
+        for (var i = 0; i < 300; i++)
+            Set(store, $"key:{i % 50}", $"old-{i}");
+
+        var writer = Task.Run(() =>
+        {
+            for (var i = 0; i < 50; i++)
+                Set(store, $"key:{i}", $"new-{i}");
+        });
+        store.Compact(0);
+        await writer.WaitAsync(TimeSpan.FromSeconds(30));
+
+        for (var i = 0; i < 50; i++)
+            Assert.Equal($"new-{i}", Get(store, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Tombstone_in_its_grace_period_survives_compaction_and_restart()
+    {
+        long version;
+        using (var store = Open(segmentSize: 1024))
+        {
+            Set(store, "k", "v");
+            Assert.True(store.TryGetVersion("k"u8, out version));
+            store.Remove("k"u8);
+            store.Compact(0, sealActive: true);
+        }
+
+        using var reopened = Open(segmentSize: 1024);
+        Assert.False(reopened.Apply(new StoreRecord("k"u8.ToArray(), version, ValueKind.String, "old"u8.ToArray(), 3, 0)));
+        Assert.False(reopened.Exists("k"u8));
+    }
+
+    [Fact]
+    public void Purged_tombstone_is_not_dropped_by_compaction_while_an_older_record_of_its_key_remains()
+    {
+        var options = new LogStoreOptions
+        {
+            Directory = _dir.Path, Fsync = FsyncPolicy.No, SegmentSize = 2048, TombstoneGrace = TimeSpan.FromSeconds(1),
+            CompactionBytesPerSecond = 0,
+        };
+        using (var store = LogStore.Open(options, _time))
+        {
+            // Segment A: the old value and live fillers (little dead). Segment B: the tombstone among fillers
+            // that are overwritten afterwards (mostly dead).
+            Set(store, "victim", "old value");
+            for (var i = 0; store.SegmentCount < 2; i++)
+                Set(store, $"a:{i}", new string('a', 40));
+            store.Remove("victim"u8);
+            for (var i = 0; store.SegmentCount < 3; i++)
+                Set(store, $"b:{i}", new string('b', 40));
+            for (var i = 0; i < 200; i++)
+                Set(store, $"b:{i}", "x");
+
+            _time.Advance(2000);
+            for (var n = 0; n < 1000 && store.TombstoneCount > 0; n++)
+                store.ExpireCycle(TimeSpan.FromMinutes(1));
+            Assert.Equal(0, store.TombstoneCount);
+
+            Assert.True(store.Compact(0.5).Segments > 0);
+        }
+
+        using var reopened = LogStore.Open(options, _time);
+        Assert.False(reopened.Exists("victim"u8));
+    }
+
+    [Fact]
+    public void Deleted_hint_file_is_reported_and_its_segment_scanned()
+    {
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 300; i++)
+                Set(store, $"key:{i}", $"value-{i}");
+        }
+
+        // The first restart scans the sealed segments and writes their hint files; the second uses them.
+        using (var store = Open(segmentSize: 2048))
+            Assert.Equal(0, store.Recovery!.HintsUsed);
+        var hints = Directory.GetFiles(_dir.Path, "*.hint").Order(StringComparer.Ordinal).ToArray();
+        Assert.True(hints.Length > 3);
+        File.Delete(hints[1]);
+        var damaged = File.ReadAllBytes(hints[2]);
+        damaged[damaged.Length / 2] ^= 1;
+        File.WriteAllBytes(hints[2], damaged);
+
+        using var reopened = Open(segmentSize: 2048);
+        var report = reopened.Recovery!;
+        Assert.Equal(hints.Length - 2, report.HintsUsed);
+        Assert.Equal([Segment.ParseId(Path.GetFileName(hints[1]), ".hint")], report.MissingHints);
+        Assert.Equal([Segment.ParseId(Path.GetFileName(hints[2]), ".hint")], report.DamagedHints);
+        Assert.Equal(300, reopened.Count);
+        for (var i = 0; i < 300; i++)
+            Assert.Equal($"value-{i}", Get(reopened, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Damage_to_a_value_behind_a_hint_file_reads_as_missing_and_is_counted()
+    {
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 100; i++)
+                Set(store, $"key:{i}", $"value-{i}-" + new string('v', 20));
+        }
+
+        using (Open(segmentSize: 2048))
+        {
+            // Writes the hint files.
+        }
+
+        var first = Directory.GetFiles(_dir.Path, "*.seg").Order(StringComparer.Ordinal).First();
+        var bytes = File.ReadAllBytes(first);
+        bytes[^3] ^= 0xFF;
+        File.WriteAllBytes(first, bytes);
+
+        using var reopened = Open(segmentSize: 2048, cacheBytes: 0);
+        var missing = 0;
+        for (var i = 0; i < 100; i++)
+        {
+            if (Get(reopened, $"key:{i}") is null)
+                missing++;
+        }
+
+        Assert.Equal(1, missing);
+        Assert.Equal(1, reopened.CorruptReads);
+    }
+
+    [Fact]
+    public async Task Clear_during_a_compaction_leaves_an_empty_store_that_stays_empty_after_a_restart()
+    {
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            using (var store = Open(segmentSize: 2048))
+            {
+                for (var i = 0; i < 400; i++)
+                    Set(store, $"key:{i % 100}", $"value-{attempt}-{i}");
+
+                var compaction = Task.Run(() => store.Compact(0, sealActive: true));
+                store.Clear();
+                await compaction.WaitAsync(TimeSpan.FromSeconds(30));
+                Set(store, "after", "v");
+
+                Assert.Equal(1, store.Count);
+            }
+
+            using (var reopened = Open(segmentSize: 2048))
+            {
+                Assert.Equal(1, reopened.Count);
+                Assert.Equal("v", Get(reopened, "after"));
+                reopened.Remove("after"u8);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_readers_and_compactions_lose_nothing_across_a_restart()
+    {
+        const int Writers = 4;
+        const int Keys = 200;
+        var last = new string[Writers, Keys];
+        using (var store = Open(segmentSize: 4096, cacheBytes: 64 * 1024))
+        {
+            using var stop = new CancellationTokenSource();
+            var compactor = Task.Run(() =>
+            {
+                // At least one compaction that rewrote something, however fast the writers are.
+                var n = 0;
+                while (!stop.IsCancellationRequested || store.Compactions == 0)
+                    store.Compact(n++ % 2 == 0 ? 0.3 : 0, sealActive: n % 3 == 0);
+            });
+            var tasks = new Task[Writers];
+            for (var w = 0; w < Writers; w++)
+            {
+                var id = w;
+                tasks[w] = Task.Run(() =>
+                {
+                    var random = new Random(id);
+                    for (var i = 0; i < 3000; i++)
+                    {
+                        var k = random.Next(Keys);
+                        var key = Encoding.ASCII.GetBytes($"w{id}:{k}");
+                        if (random.Next(10) == 0)
+                        {
+                            store.Remove(key);
+                            last[id, k] = null!;
+                        }
+                        else
+                        {
+                            var value = $"{id}-{k}-{i}-" + new string('x', random.Next(60));
+                            Set(store, $"w{id}:{k}", value);
+                            last[id, k] = value;
+                        }
+
+                        var probe = random.Next(Keys);
+                        var read = Get(store, $"w{id}:{probe}");
+                        Assert.Equal(last[id, probe], read);
+                    }
+                });
+            }
+
+            await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(120));
+            await stop.CancelAsync();
+            await compactor.WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(store.Compactions > 0);
+        }
+
+        using var reopened = Open(segmentSize: 4096, cacheBytes: 64 * 1024);
+        for (var w = 0; w < Writers; w++)
+        {
+            for (var k = 0; k < Keys; k++)
+                Assert.Equal(last[w, k], Get(reopened, $"w{w}:{k}"));
+        }
+    }
+
+    [Fact]
+    public void Hint_files_written_at_run_time_serve_the_next_start()
+    {
+        int sealedSegments;
+        using (var store = Open(segmentSize: 2048))
+        {
+            for (var i = 0; i < 300; i++)
+                Set(store, $"key:{i}", $"value-{i}");
+            sealedSegments = store.SegmentCount - 1;
+
+            Assert.Equal(sealedSegments, store.WriteMissingHints());
+            Assert.Equal(0, store.WriteMissingHints());
+        }
+
+        using var reopened = Open(segmentSize: 2048);
+        Assert.Equal(sealedSegments, reopened.Recovery!.HintsUsed);
+        Assert.Empty(reopened.Recovery.MissingHints);
+        for (var i = 0; i < 300; i++)
+            Assert.Equal($"value-{i}", Get(reopened, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Hint_files_of_segments_that_are_gone_are_removed_at_start()
+    {
+        using (var store = Open())
+            Set(store, "k", "v");
+        var stray = Path.Combine(_dir.Path, Segment.HintName(7));
+        var temporary = Path.Combine(_dir.Path, Segment.HintName(0) + ".tmp");
+        File.WriteAllBytes(stray, [1, 2, 3]);
+        File.WriteAllBytes(temporary, [1, 2, 3]);
+
+        using var reopened = Open();
+
+        Assert.False(File.Exists(stray));
+        Assert.False(File.Exists(temporary));
+        Assert.Equal("v", Get(reopened, "k"));
+    }
+
+    [Fact]
+    public void Directory_sync_succeeds_on_a_directory_and_fails_on_a_missing_one()
+    {
+        DirectorySync.Flush(_dir.Path);
+        if (OperatingSystem.IsLinux())
+            Assert.Throws<IOException>(() => DirectorySync.Flush(Path.Combine(_dir.Path, "missing")));
+    }
+
     private LogStore Open(long segmentSize = 64 * 1024, long cacheBytes = 1 << 20, FsyncPolicy fsync = FsyncPolicy.No) =>
         LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = segmentSize, CacheBytes = cacheBytes, Fsync = fsync }, _time);
 

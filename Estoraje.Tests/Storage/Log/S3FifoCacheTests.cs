@@ -1,8 +1,9 @@
 using Estoraje.Storage.Log;
+using Xunit.Abstractions;
 
 namespace Estoraje.Tests.Storage.Log;
 
-public sealed class S3FifoCacheTests
+public sealed class S3FifoCacheTests(ITestOutputHelper output)
 {
     private const int ValueSize = 100;
     private const int Charge = ValueSize + S3FifoCache.NodeOverhead;
@@ -78,6 +79,85 @@ public sealed class S3FifoCacheTests
         var cache = new S3FifoCache(4 * Charge, _ => { });
         Assert.Null(cache.Insert([1], 1, new byte[2 * Charge], null));
         Assert.Equal(0, cache.Bytes);
+    }
+
+    [Theory]
+    [InlineData(0.99, 0.10)]
+    [InlineData(0.99, 0.01)]
+    [InlineData(0.8, 0.10)]
+    public void Hit_ratio_on_a_zipf_trace_beats_lru_of_the_same_size(double alpha, double cacheFraction)
+    {
+        const int Objects = 20_000;
+        const int Requests = 400_000;
+        var trace = ZipfTrace(Objects, Requests, alpha, seed: 42);
+        var capacity = (int)(Objects * cacheFraction);
+
+        var nodes = new CacheNode?[Objects];
+        var cache = new S3FifoCache((long)capacity * Charge, _ => { });
+        var s3Hits = 0;
+        foreach (var key in trace)
+        {
+            if (nodes[key] is { Value: not null } node)
+            {
+                S3FifoCache.Touch(node);
+                s3Hits++;
+            }
+            else
+            {
+                nodes[key] = Insert(cache, key);
+            }
+        }
+
+        var lru = new LinkedList<int>();
+        var lruNodes = new LinkedListNode<int>?[Objects];
+        var lruHits = 0;
+        foreach (var key in trace)
+        {
+            if (lruNodes[key] is { } node)
+            {
+                lru.Remove(node);
+                lru.AddFirst(node);
+                lruHits++;
+                continue;
+            }
+
+            if (lru.Count == capacity)
+            {
+                lruNodes[lru.Last!.Value] = null;
+                lru.RemoveLast();
+            }
+
+            lruNodes[key] = lru.AddFirst(key);
+        }
+
+        var s3 = (double)s3Hits / Requests;
+        var lruRatio = (double)lruHits / Requests;
+        output.WriteLine($"zipf({alpha}), cache {cacheFraction:P0} of {Objects} objects: S3-FIFO {s3:P2}, LRU {lruRatio:P2}");
+        Assert.True(s3 > lruRatio, $"S3-FIFO {s3:P2} vs LRU {lruRatio:P2}");
+    }
+
+    private static int[] ZipfTrace(int objects, int requests, double alpha, int seed)
+    {
+        var cdf = new double[objects];
+        double sum = 0;
+        for (var i = 0; i < objects; i++)
+        {
+            sum += 1 / Math.Pow(i + 1, alpha);
+            cdf[i] = sum;
+        }
+
+        // Ranks are shuffled over keys, so popularity is not correlated with key order.
+        var keys = Enumerable.Range(0, objects).ToArray();
+        var random = new Random(seed);
+        random.Shuffle(keys);
+        var trace = new int[requests];
+        for (var r = 0; r < requests; r++)
+        {
+            var rank = Array.BinarySearch(cdf, random.NextDouble() * sum);
+            trace[r] = keys[rank < 0 ? ~rank : rank];
+        }
+
+        return trace;
     }
 
     private static CacheNode? Insert(S3FifoCache cache, int key) =>

@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+
+namespace Estoraje.Storage.Log;
+
+/// <summary>
+/// A hint file lists the records of one sealed segment without their values, so that recovery reads a few
+/// bytes per key instead of the whole segment (Bitcask's hint files). Layout: the magic <c>ESTHINT1</c>; per
+/// record its offset in the segment (8 bytes), its header (as in the segment) and its key; then the entry
+/// count (8 bytes) and the CRC-32C of everything before it. It is written to a temporary name, fsync'd, and
+/// renamed, so a hint file is whole or absent; one that fails its check is ignored and the segment scanned.
+/// </summary>
+internal static class HintFile
+{
+    private const int EntryFixed = 8 + RecordFormat.HeaderSize;
+    private const int TrailerSize = 8 + 4;
+
+    private static ReadOnlySpan<byte> Magic => "ESTHINT1"u8;
+
+    /// <summary>Parses a hint file; false when it is damaged or does not fit a segment of <paramref name="segmentLength"/> bytes.</summary>
+    public static bool TryParse(byte[] file, long segmentLength, List<HintEntry> entries)
+    {
+        entries.Clear();
+        if (file.Length < Magic.Length + TrailerSize || !file.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            return false;
+        var end = file.Length - TrailerSize;
+        var count = BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(end));
+        var crc = BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(end + 8));
+        if (crc != Crc32C.Compute(file.AsSpan(0, end + 8)))
+            return false;
+
+        var p = Magic.Length;
+        while (p < end)
+        {
+            if (end - p < EntryFixed)
+                return false;
+            var offset = BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(p));
+            if (!RecordFormat.TryReadHeader(file.AsSpan(p + 8, RecordFormat.HeaderSize), out var header) ||
+                header.KeyLength > end - p - EntryFixed || offset < 0 || offset + header.Size > segmentLength)
+            {
+                return false;
+            }
+
+            entries.Add(new HintEntry(offset, header, p + EntryFixed));
+            p += EntryFixed + header.KeyLength;
+        }
+
+        return entries.Count == count;
+    }
+
+    /// <summary>Writes a hint file under a temporary name; <see cref="Commit"/> makes it visible.</summary>
+    internal sealed class Writer : IDisposable
+    {
+        private readonly string _path;
+        private readonly string _temporary;
+        private readonly FileStream _file;
+        private uint _crc = ~0u;
+        private long _count;
+        private bool _done;
+
+        public Writer(string path)
+        {
+            _path = path;
+            _temporary = path + ".tmp";
+            _file = new FileStream(_temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            Write(Magic);
+        }
+
+        /// <summary>Adds the record at <paramref name="offset"/>; <paramref name="headerAndKey"/> is the start of the record.</summary>
+        public void Add(long offset, ReadOnlySpan<byte> headerAndKey)
+        {
+            Span<byte> position = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(position, offset);
+            Write(position);
+            Write(headerAndKey);
+            _count++;
+        }
+
+        public void Commit()
+        {
+            Span<byte> trailer = stackalloc byte[TrailerSize];
+            BinaryPrimitives.WriteInt64LittleEndian(trailer, _count);
+            _crc = Crc32C.Append(_crc, trailer[..8]);
+            BinaryPrimitives.WriteUInt32LittleEndian(trailer[8..], ~_crc);
+            _file.Write(trailer);
+            _file.Flush(flushToDisk: true);
+            _file.Dispose();
+            File.Move(_temporary, _path, overwrite: true);
+            _done = true;
+        }
+
+        public void Dispose()
+        {
+            if (_done)
+                return;
+            _file.Dispose();
+            File.Delete(_temporary);
+            _done = true;
+        }
+
+        private void Write(ReadOnlySpan<byte> bytes)
+        {
+            _crc = Crc32C.Append(_crc, bytes);
+            _file.Write(bytes);
+        }
+    }
+}
+
+/// <summary>One record listed by a hint file: its offset, header, and where its key starts in the hint file.</summary>
+internal readonly record struct HintEntry(long Offset, RecordHeader Header, int KeyStart);

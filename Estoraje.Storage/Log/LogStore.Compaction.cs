@@ -1,0 +1,390 @@
+using System.Buffers;
+using System.Diagnostics;
+
+namespace Estoraje.Storage.Log;
+
+public sealed partial class LogStore
+{
+    private readonly Lock _compactionLock = new();
+    private volatile bool _cancelCompaction;
+    private int _compacting;
+    private long _compactions;
+
+    /// <summary>Whether a compaction is running.</summary>
+    public bool IsCompacting => Volatile.Read(ref _compacting) != 0;
+
+    /// <summary>Compactions completed since open.</summary>
+    public long Compactions => Interlocked.Read(ref _compactions);
+
+    /// <summary>The last compaction's outcome; null before the first.</summary>
+    public CompactionResult? LastCompaction { get; private set; }
+
+    /// <summary>
+    /// Rewrites the live records of every sealed segment whose dead bytes reach <paramref name="minDeadRatio"/>
+    /// of its size into new segments (with hint files), repoints the key directory at the copies, and deletes
+    /// the old files. Reads and writes go on meanwhile: a key's shard lock is held only to check or repoint
+    /// that one key, and a key written during the copy keeps its newer record. Tombstones the directory still
+    /// holds are copied (their grace period is not over); a record of a key the directory no longer knows is
+    /// dropped only when no other segment can hold an older record of that key, which it would otherwise
+    /// resurrect at the next start. Runs on the caller's thread; one compaction at a time.
+    /// </summary>
+    /// <param name="minDeadRatio">Dead fraction from which a sealed segment is rewritten (0: every sealed segment).</param>
+    /// <param name="sealActive">Seal the active segment first, so that it is rewritten too (BGREWRITEAOF).</param>
+    public CompactionResult Compact(double minDeadRatio, bool sealActive = false)
+    {
+        lock (_compactionLock)
+        {
+            Interlocked.Exchange(ref _compacting, 1);
+            try
+            {
+                var result = CompactLocked(minDeadRatio, sealActive);
+                LastCompaction = result;
+                if (result.Segments > 0)
+                    Interlocked.Increment(ref _compactions);
+                return result;
+            }
+            finally
+            {
+                Interlocked.Exchange(ref _compacting, 0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the hint file of every sealed segment that has none (those sealed since the store opened), so
+    /// that the next start reads a few bytes per key instead of whole segments. Returns how many it wrote.
+    /// </summary>
+    public int WriteMissingHints()
+    {
+        lock (_compactionLock)
+        {
+            var writer = Writer;
+            var activeId = writer.ActiveId;
+            var written = 0;
+            foreach (var segment in writer.Segments())
+            {
+                if (segment.Id == activeId || segment.HasHint || _cancelCompaction)
+                    continue;
+                try
+                {
+                    if (WriteHint(segment))
+                        written++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // FLUSHALL deleted it meanwhile.
+                }
+
+                // A damaged segment gets no hint (its damage is reported at every start until it is rewritten).
+                segment.HasHint = true;
+            }
+
+            return written;
+        }
+    }
+
+    private bool WriteHint(Segment segment)
+    {
+        using var hint = new HintFile.Writer(Path.Combine(_options.Directory, Segment.HintName(segment.Id)));
+        var scanner = new SegmentScanner(segment, segment.Length);
+        long position = 0;
+        while (position < segment.Length)
+        {
+            if (!scanner.TryRecord(position, out var header, out var record))
+                return false;
+            hint.Add(position, record[..(RecordFormat.HeaderSize + header.KeyLength)]);
+            position += header.Size;
+        }
+
+        hint.Commit();
+        return true;
+    }
+
+    private CompactionResult CompactLocked(double minDeadRatio, bool sealActive)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var writer = Writer;
+        if (sealActive && writer.Get(writer.ActiveId) is { Length: > 0 })
+            writer.Roll();
+
+        var activeId = writer.ActiveId;
+        var all = writer.Segments();
+        var inputs = new List<Segment>();
+        var minOther = long.MaxValue;
+        foreach (var s in all)
+        {
+            var ratio = s.Length == 0 ? 1.0 : (double)s.DeadBytes / s.Length;
+            if (s.Id != activeId && ratio >= minDeadRatio)
+                inputs.Add(s);
+            else
+                minOther = Math.Min(minOther, s.MinVersion);
+        }
+
+        if (inputs.Count == 0)
+            return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
+
+        long bytesBefore = 0;
+        foreach (var s in inputs)
+            bytesBefore += s.Length;
+
+        using var output = new CompactionOutput(this, writer);
+        try
+        {
+            foreach (var input in inputs)
+            {
+                if (!CopyLive(input, output, minOther))
+                {
+                    output.Abandon();
+                    return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
+                }
+            }
+
+            // The copies are on disk, with their hint files, before any key points at them.
+            output.Finish();
+            if (_options.Fsync != FsyncPolicy.No)
+                DirectorySync.Flush(_options.Directory);
+        }
+        catch (ObjectDisposedException)
+        {
+            // FLUSHALL deleted the segments being read or written: there is nothing left worth copying.
+            output.Abandon();
+            return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
+        }
+        catch
+        {
+            output.Abandon();
+            throw;
+        }
+
+        output.Swap();
+        foreach (var input in inputs)
+            writer.Delete(input);
+
+        var bytesAfter = output.BytesWritten;
+        var result = new CompactionResult(inputs.Count, bytesBefore, bytesAfter, Stopwatch.GetElapsedTime(started));
+        _options.Log?.Invoke(StoreEvent.Information, $"Compacted {inputs.Count} segments: {bytesBefore} bytes to {bytesAfter} in {result.Elapsed.TotalMilliseconds:F0} ms.");
+        return result;
+    }
+
+    // Copies the records of one segment that are still needed; false when the compaction was cancelled.
+    private bool CopyLive(Segment input, CompactionOutput output, long minOther)
+    {
+        var scanner = new SegmentScanner(input, input.Length);
+        long position = 0;
+        while (position < input.Length)
+        {
+            if (_cancelCompaction)
+                return false;
+            if (!scanner.TryRecord(position, out var header, out var record))
+            {
+                // Damaged bytes were reported at recovery; nothing in them is worth keeping.
+                position = scanner.FindNext(position + 1);
+                continue;
+            }
+
+            switch (Classify(input.Id, (int)position, header, record.Slice(RecordFormat.HeaderSize, header.KeyLength), minOther))
+            {
+                case Fate.Live:
+                    output.Copy(record, header, input.Id, (int)position, live: true);
+                    break;
+                case Fate.Keep:
+                    output.Copy(record, header, input.Id, (int)position, live: false);
+                    break;
+            }
+
+            position += header.Size;
+        }
+
+        return true;
+    }
+
+    private enum Fate
+    {
+        Drop,
+        Live,
+        Keep,
+    }
+
+    private Fate Classify(int segment, int offset, RecordHeader header, ReadOnlySpan<byte> key, long minOther)
+    {
+        // Records older than every other segment's oldest record cannot shadow anything that remains.
+        var needed = header.Version > minOther;
+        if (header.IsFlush)
+            return needed ? Fate.Keep : Fate.Drop;
+        if (header.Version <= Volatile.Read(ref _flushVersion))
+            return Fate.Drop;
+
+        var (shard, _, hash) = Locate(key);
+        lock (_locks[shard])
+        {
+            var table = _tables[shard];
+            var i = table.Find(key, hash);
+            if (i >= 0)
+            {
+                ref var e = ref table[i];
+                // The directory's record (a value or a tombstone in its grace period) is the one to keep;
+                // any other record of a key the directory knows is superseded by it.
+                return e.Segment == segment && e.Offset == offset ? Fate.Live : Fate.Drop;
+            }
+        }
+
+        // A key whose tombstone was purged: this record must stay while an older one may exist elsewhere.
+        return needed ? Fate.Keep : Fate.Drop;
+    }
+
+    /// <summary>Output segments of one compaction: records copied verbatim (versions and CRCs unchanged).</summary>
+    private sealed class CompactionOutput : IDisposable
+    {
+        private const int BufferSize = 1 << 20;
+
+        private readonly LogStore _store;
+        private readonly LogWriter _writer;
+        private readonly List<Segment> _segments = [];
+        private readonly List<Moved> _moved = [];
+        private readonly byte[] _buffer = new byte[BufferSize];
+        private readonly long _throttle;
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private Segment? _current;
+        private HintFile.Writer? _hint;
+        private int _buffered;
+
+        public CompactionOutput(LogStore store, LogWriter writer)
+        {
+            _store = store;
+            _writer = writer;
+            _throttle = store._options.CompactionBytesPerSecond;
+        }
+
+        public long BytesWritten { get; private set; }
+
+        public void Copy(ReadOnlySpan<byte> record, RecordHeader header, int fromSegment, int fromOffset, bool live)
+        {
+            if (_current is null || (_current.Length > 0 && _current.Length + record.Length > _store._options.SegmentSize))
+                StartSegment();
+            var segment = _current!;
+            var offset = segment.Length;
+            if (record.Length > BufferSize - _buffered)
+                WriteBuffer();
+            if (record.Length > BufferSize)
+                RandomAccess.Write(segment.Handle, record, offset);
+            else
+            {
+                record.CopyTo(_buffer.AsSpan(_buffered));
+                _buffered += record.Length;
+            }
+
+            segment.Length = offset + record.Length;
+            segment.NoteVersion(header.Version);
+            _hint!.Add(offset, record[..(RecordFormat.HeaderSize + header.KeyLength)]);
+            BytesWritten += record.Length;
+            if (live)
+                _moved.Add(new Moved(record.Slice(RecordFormat.HeaderSize, header.KeyLength).ToArray(), fromSegment, fromOffset, segment, (int)offset, record.Length));
+            else
+                segment.AddDead(record.Length);
+            Throttle();
+        }
+
+        public void Finish()
+        {
+            FinishSegment();
+        }
+
+        /// <summary>Repoints every key still at its old record to its copy; a copy overtaken by a newer write is dead.</summary>
+        public void Swap()
+        {
+            var byShard = new List<Moved>[ShardCount];
+            foreach (var m in _moved)
+            {
+                var shard = KeySlots.Of(m.Key) >> SlotShift;
+                (byShard[shard] ??= []).Add(m);
+            }
+
+            for (var shard = 0; shard < ShardCount; shard++)
+            {
+                if (byShard[shard] is not { } moves)
+                    continue;
+                var table = _store._tables[shard];
+                lock (_store._locks[shard])
+                {
+                    foreach (var m in moves)
+                    {
+                        var i = table.Find(m.Key, Hash(m.Key));
+                        if (i >= 0 && table[i].Segment == m.FromSegment && table[i].Offset == m.FromOffset)
+                        {
+                            table[i].Segment = m.To.Id;
+                            table[i].Offset = m.ToOffset;
+                        }
+                        else
+                        {
+                            m.To.AddDead(m.Size);
+                        }
+                    }
+                }
+            }
+        }
+
+        public void Abandon()
+        {
+            Dispose();
+            foreach (var s in _segments)
+                _writer.Delete(s);
+        }
+
+        public void Dispose()
+        {
+            _hint?.Dispose();
+            _hint = null;
+        }
+
+        private void StartSegment()
+        {
+            FinishSegment();
+            _current = _writer.CreateSegment();
+            _segments.Add(_current);
+            _hint = new HintFile.Writer(Path.Combine(_store._options.Directory, Segment.HintName(_current.Id)));
+        }
+
+        private void FinishSegment()
+        {
+            if (_current is null)
+                return;
+            WriteBuffer();
+            RandomAccess.FlushToDisk(_current.Handle);
+            _current.WrittenLength = _current.Length;
+            _hint!.Commit();
+            _hint.Dispose();
+            _hint = null;
+            _current.HasHint = true;
+            _current = null;
+        }
+
+        private void WriteBuffer()
+        {
+            if (_buffered == 0)
+                return;
+            // Segment.Length already counts the buffered bytes: they start that far before it.
+            RandomAccess.Write(_current!.Handle, _buffer.AsSpan(0, _buffered), _current.Length - _buffered);
+            _buffered = 0;
+        }
+
+        // Bounded I/O: compaction shares the disk with the writes and reads it serves.
+        private void Throttle()
+        {
+            if (_throttle <= 0)
+                return;
+            var due = TimeSpan.FromSeconds((double)BytesWritten / _throttle);
+            var ahead = due - Stopwatch.GetElapsedTime(_started);
+            if (ahead > TimeSpan.FromMilliseconds(10))
+                Thread.Sleep(ahead);
+        }
+    }
+
+    private readonly record struct Moved(byte[] Key, int FromSegment, int FromOffset, Segment To, int ToOffset, int Size);
+}
+
+/// <summary>What one compaction did.</summary>
+/// <param name="Segments">Segments rewritten (0: nothing to do, or cancelled).</param>
+/// <param name="BytesBefore">Their size.</param>
+/// <param name="BytesAfter">Size of the segments written in their place.</param>
+/// <param name="Elapsed">Time taken.</param>
+public readonly record struct CompactionResult(int Segments, long BytesBefore, long BytesAfter, TimeSpan Elapsed);
