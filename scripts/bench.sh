@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Side-by-side throughput: Estoraje, redis-server (persistence off) and, when it installs, Microsoft Garnet,
+# Side-by-side throughput: Estoraje, redis-server and, in memory mode when it installs, Microsoft Garnet,
 # measured with the same redis-benchmark runs, alternating servers, median of ROUNDS rounds.
-# Rewrites the section between the bench markers of docs/benchmarks.md.
-#   ROUNDS=3 N=200000 GARNET=1 ./scripts/bench.sh
+#   MODE=memory    Estoraje's memory store against Redis without persistence (and Garnet)
+#   MODE=everysec  Estoraje's log store against Redis with appendonly yes, both appendfsync everysec
+#   MODE=always    the same with appendfsync always (fsync before every reply; group commit in Estoraje)
+# D sets the value size. Rewrites the section between the bench markers of that mode and size in
+# docs/benchmarks.md.
+#   MODE=memory ROUNDS=3 N=200000 D=100 GARNET=1 ./scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 rounds="${ROUNDS:-3}"
 requests="${N:-200000}"
+mode="${MODE:-memory}"
+size="${D:-100}"
+case "$mode" in memory|everysec|always) ;; *) echo "MODE must be memory, everysec or always" >&2; exit 2 ;; esac
 work="$root/.bench"
 mkdir -p "$work"
 
@@ -23,7 +30,7 @@ echo "Publishing estoraje-server (Release)..."
 dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$work/estoraje" -nologo -v quiet
 
 garnet=""
-if [ "${GARNET:-1}" = "1" ]; then
+if [ "${GARNET:-1}" = "1" ] && [ "$mode" = memory ]; then
   if [ ! -x "$work/garnet/garnet-server" ]; then
     dotnet tool install --tool-path "$work/garnet" garnet-server --version 2.2.8 >/dev/null 2>&1 || true
   fi
@@ -52,10 +59,20 @@ wait_ready() {
 
 declare -A port
 port[estoraje]=$(free_port)
-"$work/estoraje/estoraje-server" --port "${port[estoraje]}" --bind 127.0.0.1 > "$work/estoraje.log" 2>&1 &
-pids+=($!)
+data="$work/data-$mode"
+rm -rf "$data" && mkdir -p "$data/estoraje" "$data/redis"
+estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1)
 port[redis]=$(free_port)
-redis-server --port "${port[redis]}" --bind 127.0.0.1 --save "" --appendonly no --daemonize no > "$work/redis.log" 2>&1 &
+redis_args=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$data/redis")
+if [ "$mode" = memory ]; then
+  redis_args+=(--appendonly no)
+else
+  estoraje_args+=(--storage log --dir "$data/estoraje" --appendfsync "$mode")
+  redis_args+=(--appendonly yes --appendfsync "$mode")
+fi
+"$work/estoraje/estoraje-server" "${estoraje_args[@]}" > "$work/estoraje.log" 2>&1 &
+pids+=($!)
+redis-server "${redis_args[@]}" > "$work/redis.log" 2>&1 &
 pids+=($!)
 servers=(estoraje redis)
 if [ -n "$garnet" ]; then
@@ -69,7 +86,7 @@ for s in "${servers[@]}"; do wait_ready "${port[$s]}"; done
 # Warm-up, not measured: the .NET servers compile their hot paths to optimized code in the first seconds.
 for s in "${servers[@]}"; do
   for pipeline in 1 16; do
-    timeout 120 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n 100000 -r 100000 -d 100 -c 50 -P "$pipeline" -q >/dev/null 2>&1 || true
+    timeout 120 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n 100000 -r 100000 -d "$size" -c 50 -P "$pipeline" -q >/dev/null 2>&1 || true
   done
 done
 
@@ -79,7 +96,7 @@ for round in $(seq 1 "$rounds"); do
   for pipeline in 1 16; do
     for s in "${servers[@]}"; do
       # redis-benchmark spins forever if a server dies mid-run: always bounded.
-      timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n "$requests" -r 100000 -d 100 -c 50 \
+      timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n "$requests" -r 100000 -d "$size" -c 50 \
         -P "$pipeline" --csv 2>/dev/null | tr -d '"' | awk -F, -v s="$s" -v p="$pipeline" \
         '$1=="SET"||$1=="GET" {print s, p, $1, $2}' >> "$results"
       echo "round $round P$pipeline $s: $(grep "^$s $pipeline " "$results" | tail -2 | awk '{printf "%s %s  ", $3, $4}')"
@@ -90,12 +107,17 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 table="$work/table.md"
 {
-  echo "<!-- bench:start -->"
-  echo "Run: $(date -u +%Y-%m-%d) · \`ROUNDS=$rounds N=$requests ./scripts/bench.sh\` · $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
+  echo "<!-- bench:start:$mode:$size -->"
+  echo "Run: $(date -u +%Y-%m-%d) · \`MODE=$mode D=$size ROUNDS=$rounds N=$requests ./scripts/bench.sh\` · $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)," \
        "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2; exit}') · .NET $(dotnet --version) ·" \
        "redis-server $(redis-server --version | grep -Eo 'v=[0-9.]+' | cut -d= -f2)$([ -n "$garnet" ] && echo ' · Garnet 2.2.8')"
   echo
-  echo "\`redis-benchmark -t set,get -n $requests -r 100000 -d 100 -c 50 -P {1,16}\`, median of $rounds alternating rounds after one"
+  case "$mode" in
+    memory) echo "Estoraje's memory store against Redis without persistence." ;;
+    *) echo "Estoraje \`--storage log --appendfsync $mode\` against Redis \`--appendonly yes --appendfsync $mode\`." ;;
+  esac
+  echo
+  echo "\`redis-benchmark -t set,get -n $requests -r 100000 -d $size -c 50 -P {1,16}\`, median of $rounds alternating rounds after one"
   echo "unmeasured warm-up run per server, requests/s:"
   echo
   header="| test | Estoraje | Redis |"; rule="| --- | ---: | ---: |"
@@ -115,16 +137,18 @@ table="$work/table.md"
       echo "$row"
     done
   done
-  echo "<!-- bench:end -->"
+  echo "<!-- bench:end:$mode:$size -->"
 } > "$table"
 
 doc=docs/benchmarks.md
-if grep -q "<!-- bench:start -->" "$doc" 2>/dev/null; then
-  awk -v table="$table" '
-    /<!-- bench:start -->/ { while ((getline line < table) > 0) print line; skip=1; next }
-    /<!-- bench:end -->/ { skip=0; next }
+start="<!-- bench:start:$mode:$size -->"
+if grep -qF "$start" "$doc" 2>/dev/null; then
+  awk -v table="$table" -v start="$start" -v end="<!-- bench:end:$mode:$size -->" '
+    $0 == start { while ((getline line < table) > 0) print line; skip=1; next }
+    $0 == end { skip=0; next }
     !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
 else
+  printf '\n' >> "$doc"
   cat "$table" >> "$doc"
 fi
 cat "$table"
