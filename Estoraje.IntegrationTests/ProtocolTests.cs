@@ -49,7 +49,7 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
         Assert.Contains("$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:", hello, StringComparison.Ordinal);
         Assert.EndsWith("$4\r\nmode\r\n$10\r\nstandalone\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n", hello, StringComparison.Ordinal);
         Assert.Equal("_\r\n", await connection.CommandAsync("GET", "resp3:missing"));
-        Assert.Equal("%1\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", await connection.CommandAsync("CONFIG", "GET", "maxmemory"));
+        Assert.Equal("%1\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", await connection.CommandAsync("CONFIG", "GET", "maxclients"));
         Assert.StartsWith("=", await connection.CommandAsync("INFO", "server"), StringComparison.Ordinal);
         Assert.Equal("*1\r\n_\r\n", await connection.CommandAsync("COMMAND", "INFO", "nosuchcommand"));
     }
@@ -64,7 +64,7 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
 
         Assert.StartsWith("*14\r\n$6\r\nserver\r\n", hello, StringComparison.Ordinal);
         Assert.Equal("$-1\r\n", await connection.CommandAsync("GET", "resp3:missing"));
-        Assert.Equal("*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", await connection.CommandAsync("CONFIG", "GET", "maxmemory"));
+        Assert.Equal("*2\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n", await connection.CommandAsync("CONFIG", "GET", "maxclients"));
     }
 
     [Fact]

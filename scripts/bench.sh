@@ -65,6 +65,7 @@ estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1)
 port[redis]=$(free_port)
 redis_args=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$data/redis")
 if [ "$mode" = memory ]; then
+  estoraje_args+=(--storage memory)
   redis_args+=(--appendonly no)
 else
   estoraje_args+=(--storage log --dir "$data/estoraje" --appendfsync "$mode")

@@ -35,7 +35,8 @@ public sealed class DifferentialFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var redis = RedisServerProcess.StartAsync("--databases", "1");
-        var estoraje = EstorajeServerProcess.StartAsync();
+        // The memory store, like this Redis without persistence: CONFIG GET maxmemory/appendonly then agree too.
+        var estoraje = EstorajeServerProcess.StartAsync("--storage", "memory");
         try
         {
             await Task.WhenAll(redis, estoraje);

@@ -256,9 +256,26 @@ public abstract class ServerProcess : IAsyncDisposable
 /// <summary>The Estoraje server binary built next to these tests: <c>dotnet estoraje-server.dll --port P --bind 127.0.0.1</c>.</summary>
 public sealed class EstorajeServerProcess : ServerProcess
 {
+    // A data directory of its own unless the test gives one: two servers may not share the log store's files.
+    private readonly string? _ownDir;
+
     private EstorajeServerProcess(int port, IReadOnlyList<string> arguments)
-        : base("estoraje-server", port, CreateStartInfo(port, arguments), $"Ready to accept connections on port {port}")
+        : this(port, arguments, arguments.Contains("--dir") ? null : Directory.CreateTempSubdirectory("estoraje-test-").FullName)
     {
+    }
+
+    private EstorajeServerProcess(int port, IReadOnlyList<string> arguments, string? ownDir)
+        : base("estoraje-server", port, CreateStartInfo(port, ownDir is null ? arguments : [.. arguments, "--dir", ownDir]),
+            $"Ready to accept connections on port {port}")
+    {
+        _ownDir = ownDir;
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_ownDir is not null && Directory.Exists(_ownDir))
+            Directory.Delete(_ownDir, recursive: true);
     }
 
     /// <summary>Starts a server; <paramref name="arguments"/> adds flags such as <c>--requirepass</c>.</summary>

@@ -22,7 +22,7 @@ public sealed class ServerOptions
     public int MaxClients { get; set; } = 10000;
 
     /// <summary>Storage engine: <c>memory</c> (nothing on disk) or <c>log</c> (the durable log store in <see cref="Dir"/>).</summary>
-    public string Storage { get; set; } = "memory";
+    public string Storage { get; set; } = "log";
 
     /// <summary>When the log store fsyncs: <c>always</c> (before each reply, group commit), <c>everysec</c> or <c>no</c>.</summary>
     public string AppendFsync { get; set; } = "everysec";
