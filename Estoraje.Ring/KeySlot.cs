@@ -63,6 +63,33 @@ public static class KeySlot
             remaining -= 16;
         }
 
+        // Typical keys are short: take the rest 8 and then 4 bytes at a time with the same tables.
+        if (remaining >= 8)
+        {
+            var a = BinaryPrimitives.ReadUInt64LittleEndian(MemoryMarshal.CreateReadOnlySpan(ref p, 8));
+            crc = (uint)(Unsafe.Add(ref t, 7 * 256 + (int)(((crc >> 8) ^ a) & 0xFF)) ^
+                         Unsafe.Add(ref t, 6 * 256 + (int)((crc ^ (a >> 8)) & 0xFF)) ^
+                         Unsafe.Add(ref t, 5 * 256 + (int)((a >> 16) & 0xFF)) ^
+                         Unsafe.Add(ref t, 4 * 256 + (int)((a >> 24) & 0xFF)) ^
+                         Unsafe.Add(ref t, 3 * 256 + (int)((a >> 32) & 0xFF)) ^
+                         Unsafe.Add(ref t, 2 * 256 + (int)((a >> 40) & 0xFF)) ^
+                         Unsafe.Add(ref t, 256 + (int)((a >> 48) & 0xFF)) ^
+                         Unsafe.Add(ref t, (int)(a >> 56)));
+            p = ref Unsafe.Add(ref p, 8);
+            remaining -= 8;
+        }
+
+        if (remaining >= 4)
+        {
+            var a = BinaryPrimitives.ReadUInt32LittleEndian(MemoryMarshal.CreateReadOnlySpan(ref p, 4));
+            crc = (uint)(Unsafe.Add(ref t, 3 * 256 + (int)(((crc >> 8) ^ a) & 0xFF)) ^
+                         Unsafe.Add(ref t, 2 * 256 + (int)((crc ^ (a >> 8)) & 0xFF)) ^
+                         Unsafe.Add(ref t, 256 + (int)((a >> 16) & 0xFF)) ^
+                         Unsafe.Add(ref t, (int)(a >> 24)));
+            p = ref Unsafe.Add(ref p, 4);
+            remaining -= 4;
+        }
+
         for (var i = 0; i < remaining; i++)
             crc = ((crc << 8) ^ Unsafe.Add(ref t, (int)(((crc >> 8) ^ Unsafe.Add(ref p, i)) & 0xFF))) & 0xFFFF;
         return (ushort)crc;

@@ -8,7 +8,7 @@ namespace Estoraje.Benchmarks.Ring;
 [MemoryDiagnoser]
 public class RoutingBenchmarks
 {
-    private readonly byte[] _key16 = Encoding.ASCII.GetBytes("user:0000001234");
+    private readonly byte[] _key16 = Encoding.ASCII.GetBytes("user:00000001234");
     private readonly byte[] _key100 = Encoding.ASCII.GetBytes("session:" + new string('x', 92));
     private HashRing _ring = null!;
 
