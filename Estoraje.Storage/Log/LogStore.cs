@@ -345,42 +345,7 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     }
 
     /// <inheritdoc />
-    public ulong Scan(ulong cursor, int count, List<byte[]> keys)
-    {
-        // Cursor layout: the shard in the low bits, that shard's table cursor above them.
-        var shard = (int)(cursor & (ShardCount - 1));
-        var tableCursor = cursor >> ShardBits;
-        var wanted = keys.Count + Math.Max(1, count);
-        var steps = Math.Max(1, count) * 10;
-        while (true)
-        {
-            lock (_locks[shard])
-            {
-                var table = _tables[shard];
-                if (table.Count == 0)
-                {
-                    tableCursor = 0;
-                }
-                else
-                {
-                    do
-                    {
-                        tableCursor = table.ScanBucket(tableCursor, keys);
-                    }
-                    while (tableCursor != 0 && --steps > 0 && keys.Count < wanted);
-                }
-            }
-
-            if (tableCursor == 0)
-            {
-                if (++shard == ShardCount)
-                    return 0;
-            }
-
-            if (keys.Count >= wanted || steps <= 0)
-                return (tableCursor << ShardBits) | (uint)shard;
-        }
-    }
+    public ulong Scan(ulong cursor, int count, List<byte[]> keys) => ShardedScan.Scan(_locks, _tables, ShardBits, cursor, count, keys);
 
     /// <inheritdoc />
     public byte[]? RandomKey()
