@@ -4,8 +4,8 @@ using StackExchange.Redis;
 
 namespace Estoraje.IntegrationTests.Cluster;
 
-/// <summary>Three nodes with a fixed member list (--members), on ports chosen beforehand.</summary>
-public sealed class StaticClusterFixture : IAsyncLifetime
+/// <summary>Three nodes with a fixed member list (--members), on ports chosen beforehand; one copy of each key.</summary>
+public class StaticClusterFixture : IAsyncLifetime
 {
     public const string Secret = "routing-secret";
 
@@ -13,14 +13,24 @@ public sealed class StaticClusterFixture : IAsyncLifetime
 
     public List<int> PeerPorts { get; } = [];
 
+    protected virtual string[] Settings => ["--replicas", "1"];
+
     public async Task InitializeAsync()
     {
         var ports = Enumerable.Range(0, 3).Select(_ => (Client: ServerProcess.FreePort(), Peer: ServerProcess.FreePort())).ToArray();
         var members = string.Join(",", ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
         var starts = ports.Select((p, i) => EstorajeServerProcess.StartOnPortAsync(p.Client,
-            "--node-id", $"n{i}", "--members", members, "--peer-port", p.Peer.ToString(CultureInfo.InvariantCulture), "--cluster-secret", Secret));
+            ["--node-id", $"n{i}", "--members", members, "--peer-port", p.Peer.ToString(CultureInfo.InvariantCulture), "--cluster-secret", Secret, .. Settings]));
         Nodes.AddRange(await Task.WhenAll(starts));
         PeerPorts.AddRange(ports.Select(p => p.Peer));
+    }
+
+    /// <summary>What node <paramref name="node"/> itself holds for <paramref name="key"/>, asked on its peer port (no routing).</summary>
+    public async Task<string> LocalGetAsync(int node, string key)
+    {
+        await using var link = await RespConnection.ConnectAsync(PeerPorts[node]);
+        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
+        return await link.CommandAsync("GET", key);
     }
 
     public async Task DisposeAsync()
@@ -278,5 +288,78 @@ public sealed class LoadBalancerTests(StaticClusterFixture cluster) : IClassFixt
                 Assert.Equal("$3\r\n200\r\n", await direct.CommandAsync("GET", $"{prefix}:{client}:199"));
             }
         }
+    }
+}
+
+/// <summary>Three nodes, three copies of every key, two acknowledgements per write (N=3, W=2).</summary>
+public sealed class ReplicatedClusterFixture : StaticClusterFixture
+{
+    protected override string[] Settings => ["--replicas", "3", "--write-quorum", "2"];
+}
+
+/// <summary>Three nodes, three copies, all three must acknowledge (N=3, W=3).</summary>
+public sealed class AllCopiesClusterFixture : StaticClusterFixture
+{
+    protected override string[] Settings => ["--replicas", "3", "--write-quorum", "3"];
+}
+
+/// <summary>Writes reach every replica of their slot before the client hears OK.</summary>
+public sealed class ReplicationTests(ReplicatedClusterFixture cluster) : IClassFixture<ReplicatedClusterFixture>
+{
+    [Fact]
+    public async Task An_acknowledged_write_is_held_by_every_replica_and_a_delete_removes_every_copy()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[1].Port);
+        for (var i = 0; i < 40; i++)
+            Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"copy:{i}", $"v{i}"));
+        Assert.Equal(":1\r\n", await client.CommandAsync("INCR", "copy:counter"));
+
+        for (var node = 0; node < 3; node++)
+        {
+            for (var i = 0; i < 40; i++)
+                Assert.Equal($"${$"v{i}".Length}\r\nv{i}\r\n", await cluster.LocalGetAsync(node, $"copy:{i}"));
+            Assert.Equal("$1\r\n1\r\n", await cluster.LocalGetAsync(node, "copy:counter"));
+        }
+
+        Assert.Equal(":40\r\n", await client.CommandAsync(["DEL", .. Enumerable.Range(0, 40).Select(i => $"copy:{i}")]));
+        for (var node = 0; node < 3; node++)
+            Assert.Equal("$-1\r\n", await cluster.LocalGetAsync(node, "copy:7"));
+    }
+
+    [Fact]
+    public async Task Cluster_wide_dbsize_and_keys_count_each_key_once_although_every_node_holds_it()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+        Assert.Equal("+OK\r\n", await client.CommandAsync("FLUSHALL"));
+        for (var i = 0; i < 30; i++)
+            await client.CommandAsync("SET", $"once:{i}", "x");
+
+        Assert.Equal(":30\r\n", await client.CommandAsync("DBSIZE"));
+        Assert.StartsWith("*30\r\n", await client.CommandAsync("KEYS", "once:*"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_client_cannot_apply_records_itself()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+        Assert.Equal("-ERR ESTORAJE.APPLY is accepted from peers only\r\n", await client.CommandAsync("ESTORAJE.APPLY", "k", "999999999999", "1", "0", "evil"));
+    }
+}
+
+/// <summary>With W=3 a dead replica makes writes fail (-NOREPLICAS) while reads go on.</summary>
+public sealed class WriteQuorumTests(AllCopiesClusterFixture cluster) : IClassFixture<AllCopiesClusterFixture>
+{
+    [Fact]
+    public async Task Writes_get_noreplicas_when_a_replica_is_down_and_reads_still_work()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+        Assert.Equal("+OK\r\n", await client.CommandAsync("SET", "quorum:before", "v"));
+
+        await cluster.Nodes[2].DisposeAsync();
+        cluster.Nodes.RemoveAt(2);
+
+        Assert.Equal("-NOREPLICAS Not enough good replicas to write.\r\n", await client.CommandAsync("SET", "quorum:after", "v"));
+        var read = await client.CommandAsync("GET", "quorum:before");
+        Assert.True(read == "$1\r\nv\r\n" || read.StartsWith("-TRYAGAIN", StringComparison.Ordinal), read);
     }
 }

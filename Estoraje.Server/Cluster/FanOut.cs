@@ -56,7 +56,7 @@ internal static class FanOut
         }
 
         if (groups.TryGetValue(view.SelfIndex, out var local))
-            parts.Add((local, Task.FromResult(RunHere(session, command, Encode(args, local, command.Step)))));
+            parts.Add((local, RunHere(session, command, Encode(args, local, command.Step))));
 
         var replies = await GatherAsync(writer, parts);
         if (replies is not null)
@@ -83,7 +83,7 @@ internal static class FanOut
         }
 
         if (view.SelfIndex >= 0)
-            parts.Add(([], Task.FromResult(RunHere(session, command, request))));
+            parts.Add(([], RunHere(session, command, request)));
         var replies = await GatherAsync(writer, parts);
         if (replies is not null)
             Merge(writer, kind, 0, 0, 1, replies);
@@ -105,7 +105,7 @@ internal static class FanOut
         var local = (cursor >> NodeBits).ToString(CultureInfo.InvariantCulture);
         var request = Encode([args[0], System.Text.Encoding.ASCII.GetBytes(local), .. args[2..]], [], 0);
         var part = member == view.SelfIndex
-            ? Task.FromResult(RunHere(session, command, request))
+            ? RunHere(session, command, request)
             : session.Server.Router.ForwardAsync(view.ById[view.Ring.Members[member].Id], request, session.Writer.Protocol);
         var replies = await GatherAsync(writer, [([], part)]);
         if (replies is null)
@@ -222,15 +222,22 @@ internal static class FanOut
         return items;
     }
 
-    // This node's share runs here, its reply captured instead of written to the client.
-    private static byte[] RunHere(ClientSession session, CommandDefinition command, byte[] request)
+    // This node's share runs here, its reply captured instead of written to the client (and, for a write on
+    // a replicated ring, released once the copies are acknowledged). A keyspace-wide command counts only
+    // the keys this node owns, as the other nodes do for theirs.
+    private static Task<byte[]> RunHere(ClientSession session, CommandDefinition command, byte[] request)
     {
         var buffer = new ReadOnlySequence<byte>(request);
         var parser = new RequestParser(session.Server.Limits);
         parser.TryParse(ref buffer, out var parsed);
+        var view = session.Server.Router.Membership.Current;
+        if (Replication.Replicates(command) && Replication.Applies(view))
+            return Replication.ExecuteAsync(session, command, parsed, view);
+
         var captured = new ArrayBufferWriter<byte>();
         var output = session.Writer.Output;
         session.Writer.Output = captured;
+        session.OwnedKeysOnly = true;
         try
         {
             CommandTable.Execute(session, command, parsed);
@@ -238,9 +245,10 @@ internal static class FanOut
         finally
         {
             session.Writer.Output = output;
+            session.OwnedKeysOnly = false;
         }
 
-        return captured.WrittenSpan.ToArray();
+        return Task.FromResult(captured.WrittenSpan.ToArray());
     }
 
     // The command name, then for each key position the key (and, for MSET, its value); with no positions,

@@ -51,6 +51,7 @@ internal static class KeyCommands
         var store = client.Store;
         var keys = new List<byte[]>();
         var batch = new List<byte[]>();
+        var owned = Cluster.Replication.OwnedKeys(client);
         ulong cursor = 0;
         do
         {
@@ -58,7 +59,7 @@ internal static class KeyCommands
             cursor = store.Scan(cursor, 1000, batch);
             foreach (var key in batch)
             {
-                if ((matchAll || Glob.IsMatch(pattern, key)) && store.TryGet(key, out _, touch: false))
+                if ((matchAll || Glob.IsMatch(pattern, key)) && (owned is null || owned(key)) && store.TryGet(key, out _, touch: false))
                     keys.Add(key);
             }
         }
@@ -122,6 +123,9 @@ internal static class KeyCommands
         var store = client.Store;
         var keys = new List<byte[]>();
         var next = store.Scan(cursor, (int)Math.Min(count, 1 << 20), keys);
+        var owned = Cluster.Replication.OwnedKeys(client);
+        if (owned is not null)
+            keys.RemoveAll(key => !owned(key));
         keys.RemoveAll(key =>
             !store.TryGet(key, out var value, touch: false) ||
             (hasType && value.Kind != type));

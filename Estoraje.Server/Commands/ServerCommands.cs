@@ -293,7 +293,33 @@ internal static class ServerCommands
         "    Rewrite the configuration file.",
     ]);
 
-    public static void DbSize(ClientSession client, RespRequest request) => client.Writer.WriteInteger(client.Store.Count);
+    public static void DbSize(ClientSession client, RespRequest request)
+    {
+        var owned = Cluster.Replication.OwnedKeys(client);
+        if (owned is null)
+        {
+            client.Writer.WriteInteger(client.Store.Count);
+            return;
+        }
+
+        // This node's part of a cluster-wide DBSIZE on a replicated ring: the keys it is primary of, counted
+        // by a walk (O(keys), unlike Redis's O(1)).
+        long count = 0;
+        var keys = new List<byte[]>();
+        ulong cursor = 0;
+        do
+        {
+            keys.Clear();
+            cursor = client.Store.Scan(cursor, 1000, keys);
+            foreach (var key in keys)
+            {
+                if (owned(key) && client.Store.TryGet(key, out _, touch: false))
+                    count++;
+            }
+        }
+        while (cursor != 0);
+        client.Writer.WriteInteger(count);
+    }
 
     /// <summary>FLUSHDB and FLUSHALL (one database): the store is emptied at once, ASYNC or not.</summary>
     public static void Flush(ClientSession client, RespRequest request)

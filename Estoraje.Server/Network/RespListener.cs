@@ -206,6 +206,15 @@ internal sealed partial class RespListener : BackgroundService
                     }
                 }
 
+                // A write on a ring that keeps several copies: its reply waits for the replicas' acknowledgements.
+                var view = router.Membership.Current;
+                if (Replication.Replicates(command) && Replication.Applies(view))
+                {
+                    session.LastCommand = command.FullName;
+                    session.Defer(Replication.ExecuteAsync(session, command, request, view));
+                    continue;
+                }
+
                 CommandTable.Execute(session, command, request);
                 continue;
             }

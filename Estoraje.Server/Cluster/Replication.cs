@@ -1,0 +1,151 @@
+using System.Buffers;
+using System.Globalization;
+using Estoraje.Resp;
+using Estoraje.Server.Commands;
+using Estoraje.Server.Network;
+using Estoraje.Storage;
+
+namespace Estoraje.Server.Cluster;
+
+/// <summary>
+/// Primary-side replication: after a write runs here, the resulting record of each key it touched (value or
+/// tombstone, with its version) is sent to the slot's other replicas (ESTORAJE.APPLY over the peer links),
+/// and the client's reply is released only once W copies hold it (this node's, committed by the
+/// connection loop, and W−1 acknowledgements). Fewer: <c>-NOREPLICAS</c>, the write is not acknowledged.
+/// Replicas apply a record only if its version is newer, so re-delivery and reordering are harmless.
+/// </summary>
+internal static class Replication
+{
+    public const string NoReplicasError = "NOREPLICAS Not enough good replicas to write.";
+    private static readonly byte[] s_noReplicas = System.Text.Encoding.ASCII.GetBytes("-" + NoReplicasError + "\r\n");
+
+    /// <summary>Whether a command's effect is copied: a write on keys (ESTORAJE.APPLY is itself the copy).</summary>
+    public static bool Replicates(CommandDefinition command) =>
+        (command.Flags & CommandFlags.Write) != 0 && command.FirstKey > 0;
+
+    /// <summary>Whether writes of this node must be replicated: the ring keeps more than one copy.</summary>
+    public static bool Applies(ClusterView view) => view.Ring.ReplicaCount > 1;
+
+    /// <summary>
+    /// Runs a write command here with its reply held back, then starts copying its records; returns the reply
+    /// to send once enough copies acknowledged (or NOREPLICAS).
+    /// </summary>
+    public static Task<byte[]> ExecuteAsync(ClientSession session, CommandDefinition command, RespRequest request, ClusterView view)
+    {
+        var options = session.Server.Options;
+        var quorum = Math.Min(options.EffectiveWriteQuorum, options.Replicas);
+        if (view.Ring.ReplicaCount < quorum)
+            return Task.FromResult(s_noReplicas);
+
+        var captured = new ArrayBufferWriter<byte>();
+        var output = session.Writer.Output;
+        session.Writer.Output = captured;
+        try
+        {
+            CommandTable.Execute(session, command, request);
+        }
+        finally
+        {
+            session.Writer.Output = output;
+        }
+
+        var reply = captured.WrittenSpan.ToArray();
+        var copies = new List<List<Task<byte[]>>>();
+        var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
+        for (var i = command.FirstKey; i <= last; i += command.Step)
+        {
+            var apply = EncodeRecord(session.Store, request[i]);
+            if (apply is null)
+                continue;
+            var sent = new List<Task<byte[]>>();
+            foreach (var member in view.Ring.ReplicasOf(Ring.KeySlot.Of(request[i])))
+            {
+                if (member != view.SelfIndex)
+                    sent.Add(session.Server.Router.ForwardAsync(view.ById[view.Ring.Members[member].Id], apply, 2));
+            }
+
+            copies.Add(sent);
+        }
+
+        return copies.Count == 0 ? Task.FromResult(reply) : AwaitQuorumAsync(reply, copies, quorum - 1);
+    }
+
+    /// <summary>
+    /// When this node answers its part of a cluster-wide KEYS, SCAN or DBSIZE on a replicated ring, the keys it
+    /// owns (is primary of): each key is then counted once across the cluster. Null: every key here counts.
+    /// </summary>
+    public static Func<byte[], bool>? OwnedKeys(ClientSession client)
+    {
+        var view = client.Server.Router.Membership.Current;
+        if (!(client.IsPeer || client.OwnedKeysOnly) || !Applies(view))
+            return null;
+        return key => view.Ring.PrimaryOf(Ring.KeySlot.Of(key)) == view.SelfIndex;
+    }
+
+    /// <summary>ESTORAJE.APPLY key version kind expires-at [value]: a peer's record, applied if newer. Replies :1 or :0 (already newer).</summary>
+    public static void Apply(ClientSession client, RespRequest request)
+    {
+        if (!client.IsPeer)
+        {
+            client.Writer.WriteError("ERR ESTORAJE.APPLY is accepted from peers only");
+            return;
+        }
+
+        if (!RespInteger.TryParse(request[2], out var version) || !RespInteger.TryParse(request[3], out var kind) ||
+            !RespInteger.TryParse(request[4], out var expiresAt) || version <= 0 || (kind != 0 && request.Count != 6))
+        {
+            client.Writer.WriteError(Errors.Syntax);
+            return;
+        }
+
+        var key = request.ToArray(1);
+        var record = kind == 0
+            ? StoreRecord.Tombstone(key, version)
+            : new StoreRecord(key, version, (ValueKind)kind, request.ToArray(5), request[5].Length, expiresAt);
+        client.Writer.WriteInteger(client.Store.Apply(record) ? 1 : 0);
+    }
+
+    // The key's state after the write, as a record; null when the store never had it (nothing to copy).
+    private static byte[]? EncodeRecord(IKeyValueStore store, ReadOnlySpan<byte> key)
+    {
+        if (!store.TryGetVersion(key, out var version))
+            return null;
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new RespWriter(buffer);
+        var live = store.TryGet(key, out var value, touch: false) && value.Kind == ValueKind.String;
+        writer.WriteArrayHeader(live ? 6 : 5);
+        writer.WriteBulkString("ESTORAJE.APPLY");
+        writer.WriteBulkString(key);
+        writer.WriteBulkString(live ? value.Version : version);
+        writer.WriteBulkString(live ? (long)value.Kind : 0);
+        writer.WriteBulkString(live ? value.ExpiresAt : 0);
+        if (live)
+            writer.WriteBulkString(value.Bytes);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static async Task<byte[]> AwaitQuorumAsync(byte[] reply, List<List<Task<byte[]>>> copies, int needed)
+    {
+        foreach (var sent in copies)
+        {
+            var acknowledged = 0;
+            foreach (var copy in sent)
+            {
+                try
+                {
+                    if ((await copy)[0] == (byte)':')
+                        acknowledged++;
+                }
+                catch (Exception ex) when (Router.IsUnreachable(ex))
+                {
+                    // That replica is down: hinted handoff / slot sync will bring it up to date.
+                }
+            }
+
+            if (acknowledged < needed)
+                return s_noReplicas;
+        }
+
+        return reply;
+    }
+}
