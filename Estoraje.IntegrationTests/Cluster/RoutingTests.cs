@@ -339,6 +339,24 @@ public sealed class ReplicationTests(ReplicatedClusterFixture cluster) : IClassF
     }
 
     [Fact]
+    public async Task Concurrent_writes_through_every_node_do_not_wait_behind_each_other()
+    {
+        // Every node forwards writes to every other while each forwarded write waits for its copies: the copies
+        // must never queue behind a forwarded write (that was a cross-node deadlock).
+        var writers = Enumerable.Range(0, 12).Select(async w =>
+        {
+            await using var client = await RespConnection.ConnectAsync(cluster.Nodes[w % 3].Port);
+            var batch = new List<byte>();
+            for (var i = 0; i < 50; i++)
+                batch.AddRange(RespConnection.Encode("SET", $"both-ways:{w}:{i}", "v"));
+            await client.SendAsync(batch.ToArray());
+            for (var i = 0; i < 50; i++)
+                Assert.Equal("+OK\r\n", await client.ReadReplyAsync(TimeSpan.FromSeconds(10)));
+        });
+        await Task.WhenAll(writers);
+    }
+
+    [Fact]
     public async Task A_client_cannot_apply_records_itself()
     {
         await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);

@@ -61,7 +61,7 @@ internal static class Replication
             foreach (var member in view.Ring.ReplicasOf(Ring.KeySlot.Of(request[i])))
             {
                 if (member != view.SelfIndex)
-                    sent.Add(session.Server.Router.ForwardAsync(view.ById[view.Ring.Members[member].Id], apply, 2));
+                    sent.Add(session.Server.Router.CopyAsync(view.ById[view.Ring.Members[member].Id], apply));
             }
 
             copies.Add(sent);

@@ -56,7 +56,10 @@ internal sealed class Router : IAsyncDisposable
 
     public const string NotRegisteredError = "TRYAGAIN this node is not registered in the cluster (etcd unreachable); writes are refused until it is";
 
-    private readonly ConcurrentDictionary<(string Id, string Address, int Protocol), PeerConnection> _peers = new();
+    // Per peer: a link per protocol for forwarded commands, and one of its own for replicated records. A
+    // forwarded write waits for its copies before the next command on its link runs; if the copies used the
+    // same links, two nodes forwarding writes to each other would each wait behind the other's write.
+    private readonly ConcurrentDictionary<(string Id, string Address, int Protocol, bool Copies), PeerConnection> _peers = new();
     private readonly string _secret;
 
     public Router(IClusterMembership membership, string secret, TimeSpan timeout)
@@ -134,9 +137,14 @@ internal sealed class Router : IAsyncDisposable
     };
 
     /// <summary>Sends an encoded request to <paramref name="target"/> and returns its reply in <paramref name="protocol"/>.</summary>
-    public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol)
+    public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol) => Send(target, request, protocol, copies: false);
+
+    /// <summary>Sends a replicated record (ESTORAJE.APPLY) to <paramref name="target"/> on the replication link.</summary>
+    public Task<byte[]> CopyAsync(ClusterMember target, byte[] record) => Send(target, record, 2, copies: true);
+
+    private Task<byte[]> Send(ClusterMember target, byte[] request, int protocol, bool copies)
     {
-        var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol),
+        var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol, copies),
             key => new PeerConnection(ParseEndpoint(key.Address), _secret, key.Protocol));
         return peer.SendAsync(request, Timeout);
     }
