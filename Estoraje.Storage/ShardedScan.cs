@@ -10,9 +10,60 @@ internal interface IBucketScan
     ulong ScanBucket(ulong cursor, List<byte[]> keys);
 }
 
-/// <summary>The SCAN walk over the shards of a store, shared by the memory and log stores.</summary>
+/// <summary>A shard's key table as active expiry samples it.</summary>
+internal interface IExpirySample
+{
+    /// <summary>Keys in the table that have an expiry.</summary>
+    int ExpiringCount { get; }
+
+    /// <summary>The entry index of a random key that has an expiry, or -1.</summary>
+    int RandomExpiring(Random random);
+}
+
+/// <summary>Walks over the shards of a store shared by the memory and log stores: SCAN and active expiry.</summary>
 internal static class ShardedScan
 {
+    /// <summary>
+    /// Redis's active expiry cycle: per shard, sample 20 keys that expire and reclaim the expired ones;
+    /// repeat while more than a quarter were expired; stop when <paramref name="budget"/> is spent.
+    /// <paramref name="expireIfDue"/> (shard, entry, now) reclaims the entry if it is expired, under the shard's lock.
+    /// </summary>
+    public static int ExpireCycle<TTable>(Lock[] locks, TTable[] tables, TimeSpan budget, Func<long> now,
+        Func<int, int, long, bool> expireIfDue)
+        where TTable : IExpirySample
+    {
+        const int Sample = 20;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reclaimed = 0;
+        for (var shard = 0; shard < tables.Length; shard++)
+        {
+            var table = tables[shard];
+            int expired;
+            do
+            {
+                if (table.ExpiringCount == 0)
+                    break;
+                expired = 0;
+                lock (locks[shard])
+                {
+                    var at = now();
+                    for (var s = 0; s < Sample && table.ExpiringCount > 0; s++)
+                    {
+                        if (expireIfDue(shard, table.RandomExpiring(Random.Shared), at))
+                            expired++;
+                    }
+                }
+
+                reclaimed += expired;
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) > budget)
+                    return reclaimed;
+            }
+            while (expired > Sample / 4);
+        }
+
+        return reclaimed;
+    }
+
     /// <summary>
     /// One step of the walk. Cursor layout: the shard in the low <paramref name="shardBits"/> bits, that
     /// shard's reverse-binary table cursor above them. Empty shards are passed over without spending the

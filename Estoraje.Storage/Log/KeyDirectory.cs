@@ -10,7 +10,7 @@ namespace Estoraje.Storage.Log;
 /// entry array, reverse-binary SCAN cursors, a dense list of expiring keys). Not thread-safe: its shard's
 /// lock guards it.
 /// </summary>
-internal sealed class KeyDirectory : IBucketScan
+internal sealed class KeyDirectory : IBucketScan, IExpirySample
 {
     /// <summary>
     /// Bytes of bookkeeping per key beyond the key's own bytes: the 64-byte entry, its bucket (4 bytes at a

@@ -385,39 +385,17 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     {
         if (!IsOpen)
             return 0;
-        // Redis's active expiry: sample 20 keys that expire; repeat while more than a quarter were expired.
-        const int Sample = 20;
         var started = Stopwatch.GetTimestamp();
-        var reclaimed = 0;
-        for (var shard = 0; shard < ShardCount; shard++)
+        var reclaimed = ShardedScan.ExpireCycle(_locks, _tables, budget, () => Now, (shard, i, now) =>
         {
-            var table = _tables[shard];
-            int expired;
-            do
-            {
-                if (table.ExpiringCount == 0)
-                    break;
-                expired = 0;
-                lock (_locks[shard])
-                {
-                    var now = Now;
-                    for (var s = 0; s < Sample && table.ExpiringCount > 0; s++)
-                    {
-                        var i = table.RandomExpiring(Random.Shared);
-                        if (IsExpired(table[i].ExpiresAt, now))
-                        {
-                            Expire(shard, i);
-                            expired++;
-                        }
-                    }
-                }
-
-                reclaimed += expired;
-                if (Stopwatch.GetElapsedTime(started) > budget)
-                    return reclaimed;
-            }
-            while (expired > Sample / 4);
-        }
+            if (!IsExpired(_tables[shard][i].ExpiresAt, now))
+                return false;
+            Expire(shard, i);
+            return true;
+        });
+        // Tombstones are purged only in a cycle the sampling left time for.
+        if (Stopwatch.GetElapsedTime(started) > budget)
+            return reclaimed;
 
         PurgeTombstones(bucketsPerShard: 16);
         return reclaimed;

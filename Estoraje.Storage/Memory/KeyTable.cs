@@ -7,7 +7,7 @@ namespace Estoraje.Storage.Memory;
 /// Redis's reverse-binary cursor gives SCAN its guarantee across resizes, and a dense list of the
 /// entries that expire so active expiry samples them in O(1). Not thread-safe: its shard's lock guards it.
 /// </summary>
-internal sealed class KeyTable : IBucketScan
+internal sealed class KeyTable : IBucketScan, IExpirySample
 {
     private const int MinBuckets = 4;
 

@@ -270,47 +270,16 @@ public sealed class MemoryStore : IKeyValueStore
     /// <inheritdoc />
     public int ExpireCycle(TimeSpan budget)
     {
-        // Redis's active expiry: sample 20 keys that expire; repeat while more than a quarter were expired.
-        const int Sample = 20;
-        var started = Stopwatch.GetTimestamp();
-        var reclaimed = 0;
-        for (var shard = 0; shard < ShardCount; shard++)
+        var reclaimed = ShardedScan.ExpireCycle(_locks, _tables, budget, () => Now, (shard, i, now) =>
         {
             var table = _tables[shard];
-            int expired;
-            do
-            {
-                if (table.ExpiringCount == 0)
-                    break;
-                expired = 0;
-                lock (_locks[shard])
-                {
-                    var now = Now;
-                    for (var s = 0; s < Sample && table.ExpiringCount > 0; s++)
-                    {
-                        var i = table.RandomExpiring(Random.Shared);
-                        if (IsExpired(table[i].ExpiresAt, now))
-                        {
-                            RemoveEntry(table, i);
-                            expired++;
-                        }
-                    }
-                }
-
-                reclaimed += expired;
-                if (Stopwatch.GetElapsedTime(started) > budget)
-                    return Done(reclaimed);
-            }
-            while (expired > Sample / 4);
-        }
-
-        return Done(reclaimed);
-
-        int Done(int n)
-        {
-            Interlocked.Add(ref _expiredTotal, n);
-            return n;
-        }
+            if (!IsExpired(table[i].ExpiresAt, now))
+                return false;
+            RemoveEntry(table, i);
+            return true;
+        });
+        Interlocked.Add(ref _expiredTotal, reclaimed);
+        return reclaimed;
     }
 
     /// <inheritdoc />
