@@ -381,3 +381,31 @@ public sealed class WriteQuorumTests(AllCopiesClusterFixture cluster) : IClassFi
         Assert.True(read == "$1\r\nv\r\n" || read.StartsWith("-TRYAGAIN", StringComparison.Ordinal), read);
     }
 }
+
+/// <summary>N=3, W=2 with one node down: writes whose primary is alive still succeed on the two live copies.</summary>
+public sealed class ReplicaDownTests(ReplicatedClusterFixture cluster) : IClassFixture<ReplicatedClusterFixture>
+{
+    [Fact]
+    public async Task Writes_succeed_with_one_replica_down_when_the_primary_is_alive()
+    {
+        await cluster.Nodes[2].DisposeAsync();
+        cluster.Nodes.RemoveAt(2);
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);
+
+        var replies = new List<string>();
+        for (var i = 0; i < 40; i++)
+            replies.Add(await client.CommandAsync("SET", $"one-down:{i}", "v"));
+
+        // Keys whose primary was the dead node cannot be written; every other write reached W=2 copies.
+        Assert.Contains(replies, r => r == "+OK\r\n");
+        Assert.All(replies, r => Assert.True(r == "+OK\r\n" || r.StartsWith("-TRYAGAIN", StringComparison.Ordinal), r));
+        for (var i = 0; i < 40; i++)
+        {
+            if (replies[i] == "+OK\r\n")
+            {
+                Assert.Equal("$1\r\nv\r\n", await cluster.LocalGetAsync(0, $"one-down:{i}"));
+                Assert.Equal("$1\r\nv\r\n", await cluster.LocalGetAsync(1, $"one-down:{i}"));
+            }
+        }
+    }
+}

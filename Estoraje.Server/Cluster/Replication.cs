@@ -124,21 +124,26 @@ internal static class Replication
         return buffer.WrittenSpan.ToArray();
     }
 
+    // Each record needs `needed` acknowledgements; the reply leaves as soon as every record has them, without
+    // waiting for slower copies (a replica that is down answers only when its link gives up).
     private static async Task<byte[]> AwaitQuorumAsync(byte[] reply, List<List<Task<byte[]>>> copies, int needed)
     {
         foreach (var sent in copies)
         {
             var acknowledged = 0;
-            foreach (var copy in sent)
+            var pending = new List<Task<byte[]>>(sent);
+            while (acknowledged < needed && pending.Count >= needed - acknowledged)
             {
+                var done = await Task.WhenAny(pending);
+                pending.Remove(done);
                 try
                 {
-                    if ((await copy)[0] == (byte)':')
+                    if ((await done)[0] == (byte)':')
                         acknowledged++;
                 }
                 catch (Exception ex) when (Router.IsUnreachable(ex))
                 {
-                    // That replica is down: hinted handoff / slot sync will bring it up to date.
+                    // That replica is down: it misses this record until slot sync brings it up to date.
                 }
             }
 
