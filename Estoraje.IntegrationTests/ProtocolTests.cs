@@ -314,6 +314,19 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
     }
 
     [Fact]
+    public async Task Wait_on_a_single_node_counts_no_replica_and_honours_its_timeout()
+    {
+        await using var connection = await RespConnection.ConnectAsync(server.Port);
+        Assert.Equal("+OK\r\n", await connection.CommandAsync("SET", "wait:single", "v"));
+        Assert.Equal(":0\r\n", await connection.CommandAsync("WAIT", "0", "0"));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(":0\r\n", await connection.CommandAsync("WAIT", "1", "200"));
+        Assert.True(started.ElapsedMilliseconds >= 190, $"WAIT returned after {started.ElapsedMilliseconds} ms");
+        Assert.Equal("-ERR value is not an integer or out of range\r\n", await connection.CommandAsync("WAIT", "x", "0"));
+        Assert.Equal("+PONG\r\n", await connection.CommandAsync("PING"));
+    }
+
+    [Fact]
     public async Task Sigterm_closes_client_connections_and_the_server_exits_with_code_0()
     {
         await using var doomed = await EstorajeServerProcess.StartAsync();

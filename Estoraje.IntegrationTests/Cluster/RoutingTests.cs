@@ -357,6 +357,29 @@ public sealed class ReplicationTests(ReplicatedClusterFixture cluster) : IClassF
     }
 
     [Fact]
+    public async Task Wait_counts_the_replicas_holding_the_connections_last_write()
+    {
+        foreach (var node in cluster.Nodes)
+        {
+            await using var client = await RespConnection.ConnectAsync(node.Port);
+            Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"wait:{node.Port}", "v"));
+            // W=2: at least one replica besides the primary held it before the reply (two when counted here,
+            // where the write ran; a forwarded write's reply proves only the quorum).
+            var held = await client.CommandAsync("WAIT", "1", "5000");
+            Assert.True(held is ":2\r\n" or ":1\r\n", held);
+            Assert.Equal(":0\r\n".Length, (await client.CommandAsync("WAIT", "0", "0")).Length);
+            Assert.Equal("-ERR timeout is negative\r\n", await client.CommandAsync("WAIT", "1", "-1"));
+        }
+
+        // A write run on this node itself (it is the primary of the key's slot): both copies are counted.
+        await using var primary = await RespConnection.ConnectAsync(cluster.PeerPorts[0]);
+        Assert.Equal("+OK\r\n", await primary.CommandAsync("ESTORAJE.PEER", StaticClusterFixture.Secret));
+        Assert.Equal("+OK\r\n", await primary.CommandAsync("SET", "wait:local", "v"));
+        Assert.Equal(":2\r\n", await primary.CommandAsync("WAIT", "2", "5000"));
+        Assert.Equal(":2\r\n", await primary.CommandAsync("WAIT", "3", "100"));
+    }
+
+    [Fact]
     public async Task A_client_cannot_apply_records_itself()
     {
         await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);

@@ -19,6 +19,9 @@ internal static class Replication
     public const string NoReplicasError = "NOREPLICAS Not enough good replicas to write.";
     private static readonly byte[] s_noReplicas = System.Text.Encoding.ASCII.GetBytes("-" + NoReplicasError + "\r\n");
 
+    /// <summary>W: copies a write needs, the primary's included.</summary>
+    public static int Quorum(Hosting.ServerOptions options) => Math.Min(options.EffectiveWriteQuorum, options.Replicas);
+
     /// <summary>Whether a command's effect is copied: a write on keys (ESTORAJE.APPLY is itself the copy).</summary>
     public static bool Replicates(CommandDefinition command) =>
         (command.Flags & CommandFlags.Write) != 0 && command.FirstKey > 0;
@@ -32,8 +35,7 @@ internal static class Replication
     /// </summary>
     public static Task<byte[]> ExecuteAsync(ClientSession session, CommandDefinition command, RespRequest request, ClusterView view)
     {
-        var options = session.Server.Options;
-        var quorum = Math.Min(options.EffectiveWriteQuorum, options.Replicas);
+        var quorum = Quorum(session.Server.Options);
         if (view.Ring.ReplicaCount < quorum)
             return Task.FromResult(s_noReplicas);
 
@@ -67,7 +69,42 @@ internal static class Replication
             copies.Add(sent);
         }
 
+        session.LastWrite = WriteAcks.Track(copies);
         return copies.Count == 0 ? Task.FromResult(reply) : AwaitQuorumAsync(reply, copies, quorum - 1);
+    }
+
+    /// <summary>
+    /// WAIT numreplicas timeout: the number of replicas holding this connection's last write, once it reaches
+    /// numreplicas or the timeout (ms; 0 waits for ever, as Redis) passes. Without replication: 0.
+    /// </summary>
+    public static void Wait(ClientSession client, RespRequest request)
+    {
+        if (!RespInteger.TryParse(request[1], out var replicas) || !RespInteger.TryParse(request[2], out var timeout))
+        {
+            client.Writer.WriteError(Errors.NotInteger);
+            return;
+        }
+
+        if (timeout < 0)
+        {
+            client.Writer.WriteError("ERR timeout is negative");
+            return;
+        }
+
+        var last = client.LastWrite;
+        if (replicas <= 0 || (last is not null && last.Acknowledged >= replicas))
+        {
+            client.Writer.WriteInteger(last?.Acknowledged ?? 0);
+            return;
+        }
+
+        var wait = last is null
+            ? (timeout == 0 ? Task.Delay(Timeout.Infinite).ContinueWith(_ => 0, TaskScheduler.Default) : Task.Delay(TimeSpan.FromMilliseconds(timeout)).ContinueWith(_ => 0, TaskScheduler.Default))
+            : last.WaitAsync((int)Math.Min(replicas, int.MaxValue), TimeSpan.FromMilliseconds(timeout));
+        client.Defer(EncodeAsync(wait));
+
+        static async Task<byte[]> EncodeAsync(Task<int> count) =>
+            System.Text.Encoding.ASCII.GetBytes($":{await count}\r\n");
     }
 
     /// <summary>

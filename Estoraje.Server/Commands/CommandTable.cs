@@ -101,6 +101,7 @@ internal sealed class CommandTable
         ]),
 
         // Between nodes
+        new("wait", 3, NoScript, 0, 0, 0, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Cluster.Replication.Wait),
         new("estoraje.apply", -5, Write | Fast, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
         new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
 

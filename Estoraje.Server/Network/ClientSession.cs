@@ -69,6 +69,9 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Another node's connection: its commands run here, never routed again.</summary>
     public bool IsPeer { get; set; }
 
+    /// <summary>Replicas holding this connection's last write (WAIT); null before any replicated write.</summary>
+    public Cluster.WriteAcks? LastWrite { get; set; }
+
     /// <summary>Set while this node answers its part of a cluster-wide KEYS, SCAN or DBSIZE.</summary>
     public bool OwnedKeysOnly { get; set; }
 

@@ -185,6 +185,9 @@ internal sealed partial class RespListener : BackgroundService
                     if (route == RouteKind.Forward)
                     {
                         session.LastCommand = command.FullName;
+                        // The primary acknowledges only once its quorum holds the write: at least W−1 replicas.
+                        if (Replication.Replicates(command) && Replication.Applies(router.Membership.Current))
+                            session.LastWrite = WriteAcks.AtLeast(Replication.Quorum(session.Server.Options) - 1);
                         session.Defer(router.ForwardOrTryAgainAsync(target!, Cluster.PeerConnection.Encode(request), session.Writer.Protocol));
                         continue;
                     }
