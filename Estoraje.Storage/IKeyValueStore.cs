@@ -93,4 +93,10 @@ public interface IKeyValueStore : IDisposable
     /// Completes synchronously when there is nothing to wait for.
     /// </summary>
     ValueTask CommitAsync();
+
+    /// <summary>
+    /// Null while the store accepts writes; after a failed disk write, the reason (the store then refuses every
+    /// write, as Redis refuses writes with <c>-MISCONF</c> after an AOF write error, until it is restarted).
+    /// </summary>
+    string? WriteError => null;
 }

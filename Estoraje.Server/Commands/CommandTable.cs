@@ -235,6 +235,14 @@ internal sealed class CommandTable
             return null;
         }
 
+        // As Redis after a failed AOF write: writes (and PING, so health checks notice) are refused; reads go on.
+        if (client.Server.Store.WriteError is { } writeError && ((command.Flags & Write) != 0 || command.Name == "ping"))
+        {
+            Interlocked.Increment(ref command.Stats.RejectedCalls);
+            client.Writer.WriteError(Errors.DiskError(writeError));
+            return null;
+        }
+
         return command;
     }
 

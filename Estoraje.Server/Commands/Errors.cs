@@ -19,6 +19,9 @@ internal static class Errors
     public const string DbIndexOutOfRange = "ERR DB index is out of range";
     public const string InvalidCursor = "ERR invalid cursor";
     public const string SameObject = "ERR source and destination objects are the same";
+    /// <summary>Redis's reply to writes after its AOF could not be written.</summary>
+    public static string DiskError(string reason) => $"MISCONF Errors writing to the AOF file: {reason}";
+
     public const string Loading = "LOADING Redis is loading the dataset in memory";
 
     public static string InvalidExpireTime(string command) => $"ERR invalid expire time in '{command}' command";

@@ -731,7 +731,7 @@ internal static class InfoText
             Line("aof_last_rewrite_time_sec", compaction?.LastSeconds ?? -1);
             Line("aof_rewrites", log?.Compactions ?? 0);
             Line("aof_last_bgrewrite_status", compaction is { LastFailed: true } ? "err" : "ok");
-            Line("aof_last_write_status", "ok");
+            Line("aof_last_write_status", server.Store.WriteError is null ? "ok" : "err");
             if (log is not null && !server.Loading)
             {
                 var (disk, dead) = log.DiskBytes();

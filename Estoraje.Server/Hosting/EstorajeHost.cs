@@ -218,9 +218,14 @@ internal sealed partial class StoreLoader(ServerContext server, IHostApplication
     private partial void LogDamage(int ranges);
 }
 
-/// <summary>Reclaims expired keys nobody reads: Redis's active expiry cycle, <c>hz</c> times a second.</summary>
-internal sealed class ActiveExpiry(ServerContext server) : BackgroundService
+/// <summary>
+/// Reclaims expired keys nobody reads: Redis's active expiry cycle, <c>hz</c> times a second. It also reports,
+/// once, a store that stopped accepting writes after a disk error.
+/// </summary>
+internal sealed partial class ActiveExpiry(ServerContext server, ILogger<ActiveExpiry> logger) : BackgroundService
 {
+    private bool _writeErrorReported;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
@@ -238,6 +243,14 @@ internal sealed class ActiveExpiry(ServerContext server) : BackgroundService
             // A quarter of each period at most, as Redis's slow cycle.
             if (!server.Loading)
                 server.Store.ExpireCycle(period / 4);
+            if (!_writeErrorReported && server.Store.WriteError is { } error)
+            {
+                _writeErrorReported = true;
+                LogWriteError(logger, error);
+            }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Error writing to the append-only log: {Reason}. Writes are refused (-MISCONF) until the server is restarted with room on its disk.")]
+    private static partial void LogWriteError(ILogger logger, string reason);
 }

@@ -513,6 +513,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         _lockFile = null;
     }
 
+    /// <inheritdoc />
+    public string? WriteError => _writer?.Failure?.Message;
+
     private LogWriter Writer => _writer ?? throw new InvalidOperationException("The log store is not open: call Recover first.");
 
     // Statistics read without the shard locks (a torn total is fine for INFO), so that INFO answers while

@@ -330,6 +330,9 @@ internal sealed class LogWriter : IDisposable
         }
     }
 
+    /// <summary>The I/O error that stopped the writer, or null while it accepts records.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
     private void Fail(Exception ex)
     {
         lock (_waitersLock)
