@@ -5,7 +5,7 @@ using Estoraje.IntegrationTests.Infrastructure;
 namespace Estoraje.IntegrationTests.Storage;
 
 /// <summary>
-/// The log store on a real, tiny file system (a 2 MB tmpfs, mounted by the test: the suite runs as root) that
+/// The log store on a real, tiny file system (a 2 MB tmpfs, mounted by the test) that
 /// fills up: writes get Redis's <c>-MISCONF</c>, reads go on, nothing acknowledged is lost, and the files left
 /// behind open cleanly on a roomy disk.
 /// </summary>
@@ -90,9 +90,14 @@ public sealed class DiskFullTests : IAsyncLifetime
         }
     }
 
+    // mount and umount need root: the test script runs as root, or else through sudo as it does for apt-get.
     private static async Task RunAsync(string file, params string[] arguments)
     {
-        using var process = Process.Start(new ProcessStartInfo(file, arguments) { RedirectStandardError = true })!;
+        var start = Environment.UserName == "root"
+            ? new ProcessStartInfo(file, arguments)
+            : new ProcessStartInfo("sudo", ["-n", file, .. arguments]);
+        start.RedirectStandardError = true;
+        using var process = Process.Start(start)!;
         var error = await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)} failed: {error}");
