@@ -15,6 +15,7 @@ internal sealed partial class ServerContext
     private readonly SessionCounters _retired = new(CommandTable.Instance.AllWithSubcommands.Count);
     private readonly ILogger _logger;
     private long _nextClientId;
+    private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _loading;
 
     public ServerContext(ServerOptions options, IKeyValueStore store, TimeProvider time, Action requestShutdown, ILogger? logger = null,
@@ -38,6 +39,9 @@ internal sealed partial class ServerContext
     /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
     public Router Router { get; }
 
+    /// <summary>Slot sync's puller (null until the host creates it; tests without a host have none).</summary>
+    public SlotSync? SlotSync { get; set; }
+
     /// <summary>The log store's compactions (null for the memory store).</summary>
     public CompactionScheduler? Compaction { get; }
 
@@ -55,8 +59,16 @@ internal sealed partial class ServerContext
     public bool Loading
     {
         get => _loading;
-        set => _loading = value;
+        set
+        {
+            _loading = value;
+            if (!value)
+                _loaded.TrySetResult();
+        }
     }
+
+    /// <summary>Completes once the store has finished loading.</summary>
+    public Task Loaded => _loading ? _loaded.Task : Task.CompletedTask;
 
     public TimeProvider Time { get; }
 

@@ -142,23 +142,12 @@ internal static class Replication
         client.Writer.WriteInteger(client.Store.Apply(record) ? 1 : 0);
     }
 
-    // The key's state after the write, as a record; null when the store never had it (nothing to copy).
+    // The key's state after the write, as an ESTORAJE.APPLY request; null when the store never had it (nothing to copy).
     private static byte[]? EncodeRecord(IKeyValueStore store, ReadOnlySpan<byte> key)
     {
-        if (!store.TryGetVersion(key, out var version))
-            return null;
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new RespWriter(buffer);
-        var live = store.TryGet(key, out var value, touch: false) && value.Kind == ValueKind.String;
-        writer.WriteArrayHeader(live ? 6 : 5);
-        writer.WriteBulkString("ESTORAJE.APPLY");
-        writer.WriteBulkString(key);
-        writer.WriteBulkString(live ? value.Version : version);
-        writer.WriteBulkString(live ? (long)value.Kind : 0);
-        writer.WriteBulkString(live ? value.ExpiresAt : 0);
-        if (live)
-            writer.WriteBulkString(value.Bytes);
-        return buffer.WrittenSpan.ToArray();
+        return Records.Write(writer, store, key, "ESTORAJE.APPLY"u8) ? buffer.WrittenSpan.ToArray() : null;
     }
 
     // Each record needs `needed` acknowledgements; the reply leaves as soon as every record has them, without

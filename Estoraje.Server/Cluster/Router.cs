@@ -19,6 +19,25 @@ internal enum RouteKind
 
     /// <summary>A multi-key command whose keys live on several nodes: split by node, run everywhere, merged.</summary>
     FanOut,
+
+    /// <summary>
+    /// On this node, once its slot opens: this node just became the slot's primary and is pulling the slot from
+    /// the other replicas (<see cref="SlotSync"/>). The command then reaches this node through its own peer link.
+    /// </summary>
+    Wait,
+}
+
+/// <summary>The peer links to one node: each kind has its own connection, so that one kind never queues behind another.</summary>
+internal enum PeerLink
+{
+    /// <summary>Commands forwarded for clients (one link per protocol).</summary>
+    Forward,
+
+    /// <summary>Replicated records (ESTORAJE.APPLY).</summary>
+    Copies,
+
+    /// <summary>Slot sync: digests, listings and records pulled.</summary>
+    Sync,
 }
 
 /// <summary>How the replies of a command split across nodes are merged into one.</summary>
@@ -56,11 +75,12 @@ internal sealed class Router : IAsyncDisposable
 
     public const string NotRegisteredError = "TRYAGAIN this node is not registered in the cluster (etcd unreachable); writes are refused until it is";
 
-    // Per peer: a link per protocol for forwarded commands, and one of its own for replicated records. A
+    // Per peer: a link per protocol for forwarded commands, one for replicated records and one for slot sync. A
     // forwarded write waits for its copies before the next command on its link runs; if the copies used the
     // same links, two nodes forwarding writes to each other would each wait behind the other's write.
-    private readonly ConcurrentDictionary<(string Id, string Address, int Protocol, bool Copies), PeerConnection> _peers = new();
+    private readonly ConcurrentDictionary<(string Id, string Address, int Protocol, PeerLink Link), PeerConnection> _peers = new();
     private readonly string _secret;
+    private readonly long[] _sent = new long[3];
 
     public Router(IClusterMembership membership, string secret, TimeSpan timeout)
     {
@@ -71,13 +91,17 @@ internal sealed class Router : IAsyncDisposable
 
     public IClusterMembership Membership { get; }
 
+    /// <summary>Slots this node leads but does not serve yet (being synced).</summary>
+    public SlotGate Gate { get; } = new();
+
     /// <summary>How long a forwarded command may take before the client gets -TRYAGAIN.</summary>
     public TimeSpan Timeout { get; }
 
     /// <summary>Decides where <paramref name="request"/> runs; <paramref name="target"/> is set for <see cref="RouteKind.Forward"/>.</summary>
-    public RouteKind Route(CommandDefinition command, RespRequest request, out ClusterMember? target)
+    public RouteKind Route(CommandDefinition command, RespRequest request, out ClusterMember? target, out int slot)
     {
         target = null;
+        slot = -1;
         var view = Membership.Current;
         var ring = view.Ring;
         // One node holding everything (standalone, or a cluster of one): no key is hashed at all.
@@ -90,7 +114,7 @@ internal sealed class Router : IAsyncDisposable
             return RouteKind.Local;
 
         var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
-        var slot = Ring.KeySlot.Of(request[command.FirstKey]);
+        slot = Ring.KeySlot.Of(request[command.FirstKey]);
         for (var i = command.FirstKey + command.Step; i <= last; i += command.Step)
         {
             if (Ring.KeySlot.Of(request[i]) == slot)
@@ -111,7 +135,7 @@ internal sealed class Router : IAsyncDisposable
 
         var primary = ring.PrimaryOf(slot);
         if (primary == view.SelfIndex)
-            return RouteKind.Local;
+            return Gate.ClosedCount > 0 && Gate.IsClosed(slot) ? RouteKind.Wait : RouteKind.Local;
         target = view.ById[ring.Members[primary].Id];
         return RouteKind.Forward;
     }
@@ -137,14 +161,49 @@ internal sealed class Router : IAsyncDisposable
     };
 
     /// <summary>Sends an encoded request to <paramref name="target"/> and returns its reply in <paramref name="protocol"/>.</summary>
-    public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol) => Send(target, request, protocol, copies: false);
+    public Task<byte[]> ForwardAsync(ClusterMember target, byte[] request, int protocol) => Send(target, request, protocol, PeerLink.Forward);
 
     /// <summary>Sends a replicated record (ESTORAJE.APPLY) to <paramref name="target"/> on the replication link.</summary>
-    public Task<byte[]> CopyAsync(ClusterMember target, byte[] record) => Send(target, record, 2, copies: true);
+    public Task<byte[]> CopyAsync(ClusterMember target, byte[] record) => Send(target, record, 2, PeerLink.Copies);
 
-    private Task<byte[]> Send(ClusterMember target, byte[] request, int protocol, bool copies)
+    /// <summary>Sends a slot sync request to <paramref name="target"/> on the sync link (RESP2).</summary>
+    public Task<byte[]> SyncAsync(ClusterMember target, byte[] request) => Send(target, request, 2, PeerLink.Sync);
+
+    /// <summary>
+    /// Runs <paramref name="request"/> (the client's command on <paramref name="slot"/>) once the slot opens, on
+    /// whichever node leads the slot then (normally this one, through its own peer link), and returns its reply;
+    /// <c>-TRYAGAIN</c> when the slot stays closed past <see cref="Timeout"/>. Sends only after
+    /// <paramref name="previous"/> was sent, and completes <paramref name="sent"/> once sent itself, so a batch's
+    /// commands run in the order the client sent them.
+    /// </summary>
+    public async Task<byte[]> ForwardWhenOpenAsync(int slot, byte[] request, int protocol, Task previous, TaskCompletionSource sent)
     {
-        var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol, copies),
+        Task<byte[]> reply;
+        try
+        {
+            await previous;
+            var open = Gate.WhenOpen(slot);
+            if (!open.IsCompleted && await Task.WhenAny(open, Task.Delay(Timeout)) != open)
+                return System.Text.Encoding.UTF8.GetBytes($"-TRYAGAIN slot {slot} is being synced on its new primary\r\n");
+            var view = Membership.Current;
+            var target = view.ById[view.Ring.Members[view.Ring.PrimaryOf(slot)].Id];
+            reply = ForwardOrTryAgainAsync(target, request, protocol);
+        }
+        finally
+        {
+            sent.TrySetResult();
+        }
+
+        return await reply;
+    }
+
+    /// <summary>Requests sent to other nodes so far, per <see cref="PeerLink"/> (forwarded commands, copies, sync).</summary>
+    public long Sent(PeerLink link) => Interlocked.Read(ref _sent[(int)link]);
+
+    private Task<byte[]> Send(ClusterMember target, byte[] request, int protocol, PeerLink link)
+    {
+        Interlocked.Increment(ref _sent[(int)link]);
+        var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol, link),
             key => new PeerConnection(ParseEndpoint(key.Address), _secret, key.Protocol));
         return peer.SendAsync(request, Timeout);
     }

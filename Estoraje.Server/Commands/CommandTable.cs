@@ -103,6 +103,9 @@ internal sealed class CommandTable
         // Between nodes
         new("wait", 3, NoScript, 0, 0, 0, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Cluster.Replication.Wait),
         new("estoraje.apply", -5, Write | Fast, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
+        new("estoraje.digests", -2, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Returns the key count and digest of each slot given (slot sync, from peers only).", Cluster.SlotSyncCommands.Digests),
+        new("estoraje.slotscan", 4, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Lists one slot's keys with their versions, tombstones included (slot sync, from peers only).", Cluster.SlotSyncCommands.SlotScan),
+        new("estoraje.fetch", -2, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Returns the records of keys with their versions (slot sync, from peers only).", Cluster.SlotSyncCommands.Fetch),
         new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
 
         // Estoraje's own: the cluster as this node sees it (membership through etcd, the ring).
@@ -111,6 +114,7 @@ internal sealed class CommandTable
             new("members", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the cluster members, their addresses, states and slots.", EstorajeCommands.Members),
             new("locate", 3, Loading | Stale, 2, 2, 1, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
             new("ring", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
+            new("digest", 3, Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the key count and digest of this node's copy of a slot.", Cluster.SlotSyncCommands.Digest),
             new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),
         ]),
 

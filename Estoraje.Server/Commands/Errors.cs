@@ -22,6 +22,9 @@ internal static class Errors
     /// <summary>Redis's reply to writes after its AOF could not be written.</summary>
     public static string DiskError(string reason) => $"MISCONF Errors writing to the AOF file: {reason}";
 
+    /// <summary>Redis's CLUSTER COUNTKEYSINSLOT error for a slot outside 0..16383.</summary>
+    public const string InvalidSlot = "ERR Invalid or out of range slot";
+
     public const string Loading = "LOADING Redis is loading the dataset in memory";
 
     public static string InvalidExpireTime(string command) => $"ERR invalid expire time in '{command}' command";

@@ -628,6 +628,24 @@ internal static class ConfigParameters
 /// <summary>The text of INFO, section by section, in Redis's format.</summary>
 internal static class InfoText
 {
+    // Slots this node leads and slots it holds a copy of for another primary.
+    private static (int Primary, int Replica) SlotsHeld(Cluster.ClusterView view)
+    {
+        if (view.SelfIndex < 0)
+            return (0, 0);
+        var (primary, replica) = (0, 0);
+        for (var slot = 0; slot < Ring.KeySlot.Count; slot++)
+        {
+            var position = view.Ring.ReplicasOf(slot).IndexOf(view.SelfIndex);
+            if (position == 0)
+                primary++;
+            else if (position > 0)
+                replica++;
+        }
+
+        return (primary, replica);
+    }
+
     public static string Build(ServerContext server, HashSet<string> sections)
     {
         var sb = new StringBuilder(2048);
@@ -804,6 +822,18 @@ internal static class InfoText
             Line("estoraje_epoch", view.Epoch);
             Line("estoraje_replicas", server.Options.Replicas);
             Line("estoraje_write_quorum", server.Options.EffectiveWriteQuorum);
+            var (primary, replica) = SlotsHeld(view);
+            Line("estoraje_slots_primary", primary);
+            Line("estoraje_slots_replica", replica);
+            Line("estoraje_slots_closed", server.Router.Gate.ClosedCount);
+            Line("estoraje_forwarded_commands", server.Router.Sent(Cluster.PeerLink.Forward));
+            Line("estoraje_replicated_records", server.Router.Sent(Cluster.PeerLink.Copies));
+            var sync = server.SlotSync;
+            Line("estoraje_sync_slots_pending", sync?.PendingSlots ?? 0);
+            Line("estoraje_sync_slots_pulled", sync?.SlotsPulled ?? 0);
+            Line("estoraje_sync_keys_pulled", sync?.KeysPulled ?? 0);
+            Line("estoraje_sync_bytes_pulled", sync?.BytesPulled ?? 0);
+            Line("estoraje_sync_keys_pushed", sync?.KeysPushed ?? 0);
         });
         Section("keyspace", () =>
         {

@@ -113,6 +113,7 @@ public static class EstorajeHost
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService<StoreLoader>();
+        builder.Services.AddHostedService<SlotSync>();
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
         builder.Services.AddHostedService<BackgroundCompaction>();

@@ -78,6 +78,12 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Set when the batch being executed wrote: its replies wait for <see cref="IKeyValueStore.CommitAsync"/>.</summary>
     public bool PendingCommit { get; set; }
 
+    /// <summary>
+    /// Set while the batch being executed has a command waiting for its slot to open: completes when the last
+    /// such command was sent on (see <see cref="Cluster.Router.ForwardWhenOpenAsync"/>). Cleared after each batch.
+    /// </summary>
+    public Task? WaitChain { get; set; }
+
     /// <summary>Set by QUIT, CLIENT KILL of oneself and protocol errors: close once the replies are flushed.</summary>
     public bool CloseAfterReply { get; set; }
 

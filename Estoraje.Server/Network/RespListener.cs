@@ -106,6 +106,7 @@ internal sealed partial class RespListener : BackgroundService
                 // The batch runs synchronously; commands for other nodes are sent as they come (pipelined)
                 // and their replies, with every reply after them, are written in request order once here.
                 ProcessBatch(session, ref buffer);
+                session.WaitChain = null;
                 if (session.Deferring)
                 {
                     session.StopDeferring();
@@ -181,7 +182,13 @@ internal sealed partial class RespListener : BackgroundService
                         continue;
                     }
 
-                    var route = router.Route(command, request, out var target);
+                    var route = router.Route(command, request, out var target, out var slot);
+                    if (route == RouteKind.Wait || (session.WaitChain is not null && route == RouteKind.Local && slot >= 0))
+                    {
+                        ForwardWhenOpen(session, command, request, slot);
+                        continue;
+                    }
+
                     if (route == RouteKind.Forward)
                     {
                         session.LastCommand = command.FullName;
@@ -205,6 +212,17 @@ internal sealed partial class RespListener : BackgroundService
                     if (route == RouteKind.CrossSlot)
                     {
                         session.Writer.WriteError(Router.CrossSlotError);
+                        continue;
+                    }
+                }
+
+                // A command forwarded by a node that sees this one as the primary of a slot it is still pulling.
+                else if (router.Gate.ClosedCount > 0 || session.WaitChain is not null)
+                {
+                    var slot = command.FirstKey > 0 && request.Count > command.FirstKey ? Ring.KeySlot.Of(request[command.FirstKey]) : -1;
+                    if (slot >= 0 && (session.WaitChain is not null || router.Gate.IsClosed(slot)))
+                    {
+                        ForwardWhenOpen(session, command, request, slot);
                         continue;
                     }
                 }
@@ -234,6 +252,20 @@ internal sealed partial class RespListener : BackgroundService
 
             return;
         }
+    }
+
+    // A command on a slot this node is still pulling runs once the slot opens; every later command of the batch
+    // with a key follows the same path, so that the batch's commands still run in the order they were sent.
+    private static void ForwardWhenOpen(ClientSession session, CommandDefinition command, RespRequest request, int slot)
+    {
+        var router = session.Server.Router;
+        session.LastCommand = command.FullName;
+        if (Replication.Replicates(command) && Replication.Applies(router.Membership.Current))
+            session.LastWrite = WriteAcks.AtLeast(Replication.Quorum(session.Server.Options) - 1);
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Defer(router.ForwardWhenOpenAsync(slot, Cluster.PeerConnection.Encode(request), session.Writer.Protocol,
+            session.WaitChain ?? Task.CompletedTask, sent));
+        session.WaitChain = sent.Task;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint} for {Who}")]

@@ -1,0 +1,135 @@
+using System.Globalization;
+using Estoraje.IntegrationTests.Infrastructure;
+
+namespace Estoraje.IntegrationTests.Cluster;
+
+/// <summary>
+/// Slot sync with three fixed members (N=3, W=2), each with its own data directory: a node that was down while
+/// the others took writes and deletes pulls what it missed when it comes back, and every copy of every slot
+/// ends up equal (ESTORAJE DIGEST).
+/// </summary>
+public sealed class SlotSyncTests : IAsyncLifetime
+{
+    private const string Secret = "sync-secret";
+    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly string[] _dirs = [.. Enumerable.Range(0, 3).Select(_ => ClusterNodes.NewDataDir())];
+    private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[3];
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 3; i++)
+            _nodes[i] = await StartAsync(i);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            if (node is not null)
+                await node.DisposeAsync();
+        }
+
+        foreach (var dir in _dirs)
+            ClusterNodes.DeleteDir(dir);
+    }
+
+    [Fact]
+    public async Task A_node_back_from_downtime_pulls_the_writes_and_deletes_it_missed_and_all_copies_end_equal()
+    {
+        const int Keys = 300;
+        var expected = new string?[Keys];
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 0; i < Keys; i++)
+            {
+                Assert.Equal("+OK\r\n", await client.CommandAsync("SET", Key(i), "a"));
+                expected[i] = "a";
+            }
+
+            for (var i = 0; i < 30; i++)
+            {
+                Assert.Equal(":1\r\n", await client.CommandAsync("DEL", Key(i)));
+                expected[i] = null;
+            }
+        }
+
+        await _nodes[2]!.DisposeAsync();
+        _nodes[2] = null;
+
+        // Node 2 is down: writes whose primary is alive reach the two live copies; those it leads get -TRYAGAIN.
+        var missed = new HashSet<int>();
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 30; i < Keys; i++)
+            {
+                var reply = await client.CommandAsync("SET", Key(i), "b");
+                Assert.True(reply == "+OK\r\n" || reply.StartsWith("-TRYAGAIN", StringComparison.Ordinal), reply);
+                if (reply == "+OK\r\n")
+                {
+                    expected[i] = "b";
+                    missed.Add(i);
+                }
+            }
+
+            for (var i = 30; i < 60; i++)
+            {
+                var reply = await client.CommandAsync("DEL", Key(i));
+                Assert.True(reply == ":1\r\n" || reply.StartsWith("-TRYAGAIN", StringComparison.Ordinal), reply);
+                if (reply == ":1\r\n")
+                {
+                    expected[i] = null;
+                    missed.Add(i);
+                }
+            }
+        }
+
+        Assert.InRange(missed.Count, 50, Keys);
+        _nodes[2] = await StartAsync(2);
+        await ClusterNodes.EventuallyAsync(
+            async () => await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending") == "0",
+            TimeSpan.FromSeconds(30),
+            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending"));
+
+        var pulled = long.Parse(await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_keys_pulled"), CultureInfo.InvariantCulture);
+        Assert.True(pulled >= missed.Count, $"node 2 pulled {pulled} records; it missed writes of {missed.Count} keys: {_nodes[2]!.Output}");
+        var slots = new HashSet<long>();
+        for (var i = 0; i < Keys; i++)
+        {
+            var want = expected[i] is null ? "$-1\r\n" : $"$1\r\n{expected[i]}\r\n";
+            for (var node = 0; node < 3; node++)
+                Assert.Equal(want, await LocalGetAsync(node, Key(i)));
+            await using var any = await RespConnection.ConnectAsync(_ports[i % 3].Client);
+            Assert.Equal(want, await any.CommandAsync("GET", Key(i)));
+            slots.Add((long)RespReply.AsMap(RespReply.Parse(await any.CommandAsync("ESTORAJE", "LOCATE", Key(i))))["slot"]!);
+        }
+
+        foreach (var slot in slots)
+        {
+            var digests = new List<string>();
+            for (var node = 0; node < 3; node++)
+            {
+                var reply = RespReply.AsMap(await ClusterNodes.CommandAsync(_ports[node].Client, "ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture)));
+                digests.Add($"{reply["keys"]}/{reply["digest"]}");
+            }
+
+            Assert.True(digests.Distinct().Count() == 1, $"slot {slot}: {string.Join(", ", digests)}");
+        }
+    }
+
+    private Task<EstorajeServerProcess> StartAsync(int node)
+    {
+        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
+        return EstorajeServerProcess.StartOnPortAsync(_ports[node].Client,
+            "--node-id", $"n{node}", "--members", members, "--peer-port", _ports[node].Peer.ToString(CultureInfo.InvariantCulture),
+            "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--dir", _dirs[node]);
+    }
+
+    private async Task<string> LocalGetAsync(int node, string key)
+    {
+        await using var link = await RespConnection.ConnectAsync(_ports[node].Peer);
+        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
+        return await link.CommandAsync("GET", key);
+    }
+
+    private static string Key(int i) => "sync:" + i.ToString(CultureInfo.InvariantCulture);
+}
