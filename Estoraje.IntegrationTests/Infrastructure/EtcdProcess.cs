@@ -15,10 +15,15 @@ public sealed class EtcdProcess : ServerProcess
     private static readonly TimeSpan s_healthTimeout = TimeSpan.FromSeconds(15);
 
     private readonly string _dataDir;
+    private readonly int _peerPort;
+    private bool _keepData;
 
     private EtcdProcess(int clientPort, int peerPort, string dataDir)
-        : base("etcd", clientPort, CreateStartInfo(clientPort, peerPort, dataDir), "ready to serve client requests") =>
+        : base("etcd", clientPort, CreateStartInfo(clientPort, peerPort, dataDir), "ready to serve client requests")
+    {
         _dataDir = dataDir;
+        _peerPort = peerPort;
+    }
 
     /// <summary>The client URL, as <c>--etcd</c> takes it.</summary>
     public string Endpoint => $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
@@ -38,8 +43,33 @@ public sealed class EtcdProcess : ServerProcess
         }
     }
 
+    /// <summary>Kills etcd (kill -9) and keeps its data directory, for <see cref="StartAgainAsync"/>.</summary>
+    public ValueTask KillKeepingDataAsync()
+    {
+        _keepData = true;
+        return DisposeAsync();
+    }
+
+    /// <summary>Starts a killed etcd again on the same ports with the same data (members, leases, revisions).</summary>
+    public async Task<EtcdProcess> StartAgainAsync()
+    {
+        var etcd = await StartOnPortAsync(new EtcdProcess(Port, _peerPort, _dataDir));
+        try
+        {
+            await etcd.WaitUntilHealthyAsync();
+            return etcd;
+        }
+        catch
+        {
+            await etcd.DisposeAsync();
+            throw;
+        }
+    }
+
     private protected override void OnKilled()
     {
+        if (_keepData)
+            return;
         try
         {
             Directory.Delete(_dataDir, recursive: true);
