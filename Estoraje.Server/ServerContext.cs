@@ -31,7 +31,7 @@ internal sealed partial class ServerContext
         RequirePass = options.RequirePass;
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
-        Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5));
+        Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5), options.ReadFromReplica);
         if (store is Storage.Log.LogStore log)
             Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);
     }

@@ -432,3 +432,46 @@ public sealed class ReplicaDownTests(ReplicatedClusterFixture cluster) : IClassF
         }
     }
 }
+
+/// <summary>Three copies, all acknowledged (W=3), reads served by whichever replica is asked.</summary>
+public sealed class ReplicaReadsClusterFixture : StaticClusterFixture
+{
+    protected override string[] Settings => ["--replicas", "3", "--write-quorum", "3", "--read-from", "replica"];
+}
+
+/// <summary><c>--read-from replica</c>: a node holding a copy of the slot answers reads itself; writes still go to the primary.</summary>
+public sealed class ReplicaReadTests(ReplicaReadsClusterFixture cluster) : IClassFixture<ReplicaReadsClusterFixture>
+{
+    [Fact]
+    public async Task Reads_are_answered_by_the_node_asked_without_a_hop_and_see_every_acknowledged_write()
+    {
+        await using (var writer = await RespConnection.ConnectAsync(cluster.Nodes[0].Port))
+        {
+            for (var i = 0; i < 60; i++)
+                Assert.Equal("+OK\r\n", await writer.CommandAsync("SET", $"replica-read:{i}", $"v{i}"));
+        }
+
+        // Every node holds every slot (N=3 of 3): no read is forwarded, whichever node leads the key.
+        foreach (var node in cluster.Nodes)
+        {
+            var forwardedBefore = await ClusterNodes.InfoAsync(node.Port, "estoraje_forwarded_commands");
+            await using var reader = await RespConnection.ConnectAsync(node.Port);
+            for (var i = 0; i < 60; i++)
+                Assert.Equal($"${$"v{i}".Length}\r\nv{i}\r\n", await reader.CommandAsync("GET", $"replica-read:{i}"));
+            Assert.Equal(forwardedBefore, await ClusterNodes.InfoAsync(node.Port, "estoraje_forwarded_commands"));
+        }
+
+        // Writes still run on the primary: a node that leads none of some keys forwards their writes.
+        var forwarded = long.Parse(await ClusterNodes.InfoAsync(cluster.Nodes[1].Port, "estoraje_forwarded_commands"), CultureInfo.InvariantCulture);
+        await using (var writer = await RespConnection.ConnectAsync(cluster.Nodes[1].Port))
+        {
+            for (var i = 0; i < 60; i++)
+                Assert.Equal($":{i + 1}\r\n", await writer.CommandAsync("INCR", "replica-read:counter:0"));
+        }
+
+        Assert.Equal("$2\r\n60\r\n", await cluster.LocalGetAsync(2, "replica-read:counter:0"));
+        var primaryIsNode1 = (string)RespReply.AsMap(await ClusterNodes.CommandAsync(cluster.Nodes[1].Port, "ESTORAJE", "LOCATE", "replica-read:counter:0"))["primary"]! == "n1";
+        var forwardedAfter = long.Parse(await ClusterNodes.InfoAsync(cluster.Nodes[1].Port, "estoraje_forwarded_commands"), CultureInfo.InvariantCulture);
+        Assert.Equal(primaryIsNode1 ? forwarded : forwarded + 60, forwardedAfter);
+    }
+}

@@ -82,14 +82,18 @@ internal sealed class Router : IAsyncDisposable
     private readonly string _secret;
     private readonly long[] _sent = new long[3];
 
-    public Router(IClusterMembership membership, string secret, TimeSpan timeout)
+    public Router(IClusterMembership membership, string secret, TimeSpan timeout, bool readFromReplica = false)
     {
+        ReadFromReplica = readFromReplica;
         Membership = membership;
         _secret = secret;
         Timeout = timeout;
     }
 
     public IClusterMembership Membership { get; }
+
+    /// <summary>Whether read-only commands run here whenever this node holds a copy of their slot.</summary>
+    public bool ReadFromReplica { get; }
 
     /// <summary>Slots this node leads but does not serve yet (being synced).</summary>
     public SlotGate Gate { get; } = new();
@@ -134,6 +138,8 @@ internal sealed class Router : IAsyncDisposable
         }
 
         var primary = ring.PrimaryOf(slot);
+        if (ReadFromReplica && primary != view.SelfIndex && (command.Flags & CommandFlags.ReadOnly) != 0 && ring.ReplicasOf(slot).Contains(view.SelfIndex))
+            return RouteKind.Local;
         if (primary == view.SelfIndex)
             return Gate.ClosedCount > 0 && Gate.IsClosed(slot) ? RouteKind.Wait : RouteKind.Local;
         target = view.ById[ring.Members[primary].Id];

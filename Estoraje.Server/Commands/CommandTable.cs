@@ -112,7 +112,7 @@ internal sealed class CommandTable
         new("estoraje", -2, None, 0, 0, 0, "cluster", "7.0.0", "A container for Estoraje cluster commands.", null,
         [
             new("members", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the cluster members, their addresses, states and slots.", EstorajeCommands.Members),
-            new("locate", 3, Loading | Stale, 2, 2, 1, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
+            new("locate", 3, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
             new("ring", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
             new("digest", 3, Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the key count and digest of this node's copy of a slot.", Cluster.SlotSyncCommands.Digest),
             new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),

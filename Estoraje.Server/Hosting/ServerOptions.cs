@@ -76,6 +76,16 @@ public sealed class ServerOptions
     /// <summary>Durable acknowledgements a write needs (W); 0 for a majority of <see cref="Replicas"/>.</summary>
     public int WriteQuorum { get; set; }
 
+    /// <summary>
+    /// Where reads run: <c>primary</c> (default: the slot's primary, so a read sees every acknowledged write) or
+    /// <c>replica</c> (on this node whenever it holds a copy of the slot: no hop, but a read may miss a write
+    /// acknowledged a moment ago by the other W copies).
+    /// </summary>
+    public string ReadFrom { get; set; } = "primary";
+
+    /// <summary>Whether reads run on any replica that holds the slot (<c>--read-from replica</c>).</summary>
+    public bool ReadFromReplica => ReadFrom == "replica";
+
     /// <summary>TTL in seconds of the etcd lease that keeps this node registered.</summary>
     public int LeaseTtl { get; set; } = 5;
 
@@ -104,6 +114,8 @@ public sealed class ServerOptions
             return $"--replicas must be at least 1 (got {Replicas}).";
         if (WriteQuorum < 0 || WriteQuorum > Replicas)
             return $"--write-quorum must be between 1 and --replicas ({Replicas}) (got {WriteQuorum}).";
+        if (ReadFrom is not ("primary" or "replica"))
+            return $"--read-from must be primary or replica (got '{ReadFrom}').";
         if (LeaseTtl < 1)
             return $"--lease-ttl must be at least 1 second (got {LeaseTtl}).";
         if (!(Weight > 0) || double.IsInfinity(Weight))
@@ -146,6 +158,7 @@ public sealed class ServerOptions
         ["--peer-port"] = nameof(PeerPort),
         ["--write-quorum"] = nameof(WriteQuorum),
         ["--lease-ttl"] = nameof(LeaseTtl),
+        ["--read-from"] = nameof(ReadFrom),
         ["--cluster-secret"] = nameof(ClusterSecret),
     };
 
