@@ -31,6 +31,8 @@ internal sealed partial class ServerContext
         RequirePass = options.RequirePass;
         Limits = new RespLimits { MaxBulkLength = options.ProtoMaxBulkLen, MaxQueryBuffer = options.ClientQueryBufferLimit };
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        if (Membership is StaticMembership fixedMembers)
+            store.Clock.Ordinal = fixedMembers.Ordinal;
         Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5), options.ReadFromReplica);
         if (store is Storage.Log.LogStore log)
             Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);

@@ -20,6 +20,9 @@ public interface IKeyValueStore : IDisposable
     /// <summary>Approximate bytes held by keys, values and their bookkeeping.</summary>
     long UsedBytes { get; }
 
+    /// <summary>The clock that versions this store's writes (a cluster sets its <see cref="HybridClock.Ordinal"/>).</summary>
+    HybridClock Clock { get; }
+
     /// <summary>Now, by the store's clock, in Unix milliseconds.</summary>
     long Now { get; }
 

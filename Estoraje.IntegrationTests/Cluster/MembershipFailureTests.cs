@@ -24,6 +24,12 @@ public sealed class MembershipFailureTests(EtcdFixture fixture) : IClassFixture<
     {
         var (nodes, ids) = await StartClusterAsync("kill", 3);
 
+        // Each has an ordinal of its own (the low bits of its write versions).
+        var ordinals = new List<string>();
+        foreach (var node in nodes)
+            ordinals.Add(await ClusterNodes.InfoAsync(node.Port, "estoraje_ordinal"));
+        Assert.Equal(3, ordinals.Distinct().Count());
+
         var victim = nodes[2];
         var survivors = nodes.Take(2).ToList();
         var killedAt = Stopwatch.StartNew();
@@ -34,6 +40,9 @@ public sealed class MembershipFailureTests(EtcdFixture fixture) : IClassFixture<
         var restarted = await ClusterNodes.StartAsync(fixture.Etcd.Endpoint, "kill", _dirs[2]);
         _nodes.Add(restarted);
         Assert.Equal(ids[2], await ClusterNodes.NodeIdAsync(restarted.Port));
+        await ClusterNodes.EventuallyAsync(async () => await ClusterNodes.InfoAsync(restarted.Port, "estoraje_registered") == "1",
+            TimeSpan.FromSeconds(10), () => Task.FromResult("the restarted node did not register"));
+        Assert.Equal(ordinals[2], await ClusterNodes.InfoAsync(restarted.Port, "estoraje_ordinal"));
         await ClusterNodes.AllSeeAsync([.. survivors, restarted], ids, TimeSpan.FromSeconds(10));
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using dotnet_etcd;
 using Estoraje.Ring;
 using Estoraje.Server.Hosting;
+using Estoraje.Storage;
 using Etcdserverpb;
 using Google.Protobuf;
 using Microsoft.Extensions.Hosting;
@@ -33,6 +34,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
     private readonly RingOptions _ringOptions;
     private readonly string _prefix;
     private readonly string _selfKey;
+    private readonly HybridClock? _clock;
     private EtcdClient? _client;
     private volatile ClusterView _current;
     private long _leaseId;
@@ -40,8 +42,9 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
     private int _republish;
     private long _putRevision; // etcd revision of this node's latest put of its member key
 
-    public EtcdMembership(ServerOptions options, NodeIdentity self, TimeProvider time, ILogger<EtcdMembership> logger)
+    public EtcdMembership(ServerOptions options, NodeIdentity self, TimeProvider time, ILogger<EtcdMembership> logger, HybridClock? clock = null)
     {
+        _clock = clock;
         _options = options;
         _self = self;
         _time = time;
@@ -106,6 +109,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                 var grantedAt = _time.GetTimestamp();
                 var grant = await _client!.LeaseGrantAsync(new LeaseGrantRequest { TTL = _options.LeaseTtl }, deadline: Deadline(), cancellationToken: ct);
                 Interlocked.Exchange(ref _leaseId, grant.ID);
+                await ClaimOrdinalAsync(ct);
                 await PutSelfAsync(grant.ID, ct);
                 Volatile.Write(ref _registeredUntil, grantedAt + grant.TTL * _time.TimestampFrequency);
                 Interlocked.Exchange(ref _republish, 0);
@@ -179,6 +183,63 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                 await Task.Delay(Backoff(failures), _time, ct);
             }
         }
+    }
+
+    /// <summary>The key prefix of the ordinals of <paramref name="cluster"/>: <c>&lt;prefix&gt;&lt;n&gt;</c> → node id, kept for good.</summary>
+    public static string OrdinalsPrefix(string cluster) => $"/estoraje/{cluster}/ordinals/";
+
+    /// <summary>This node's ordinal in the cluster (the low bits of its versions), or -1 before it has one.</summary>
+    public int Ordinal { get; private set; } = -1;
+
+    // Gives the node a number no other member of the cluster has: the one it claimed before (found by its id), or
+    // the lowest free one, taken by a create-if-absent transaction so that two nodes starting together cannot
+    // both take it. The clock stamps it into every version before the node takes its first write.
+    private async Task ClaimOrdinalAsync(CancellationToken ct)
+    {
+        if (Ordinal >= 0)
+            return;
+        var prefix = OrdinalsPrefix(_options.ClusterName);
+        while (true)
+        {
+            var range = await _client!.GetRangeAsync(prefix, deadline: Deadline(), cancellationToken: ct);
+            var taken = new HashSet<int>();
+            foreach (var kv in range.Kvs)
+            {
+                if (!int.TryParse(kv.Key.ToStringUtf8().AsSpan(prefix.Length), System.Globalization.CultureInfo.InvariantCulture, out var n))
+                    continue;
+                if (kv.Value.ToStringUtf8() == _self.Id)
+                {
+                    UseOrdinal(n);
+                    return;
+                }
+
+                taken.Add(n);
+            }
+
+            var free = Enumerable.Range(0, HybridClock.OrdinalCount).FirstOrDefault(n => !taken.Contains(n), -1);
+            if (free < 0)
+                throw new InvalidOperationException($"All {HybridClock.OrdinalCount} ordinals of cluster '{_options.ClusterName}' are taken.");
+            var key = ByteString.CopyFromUtf8(prefix + free.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var txn = new TxnRequest();
+            txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Create, Result = Compare.Types.CompareResult.Equal, CreateRevision = 0 });
+            txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(_self.Id) } });
+            var result = await _client.TransactionAsync(txn, deadline: Deadline(), cancellationToken: ct);
+            if (result.Succeeded)
+            {
+                UseOrdinal(free);
+                return;
+            }
+
+            // Another node took it between the listing and the transaction: list again.
+        }
+    }
+
+    private void UseOrdinal(int ordinal)
+    {
+        Ordinal = ordinal;
+        if (_clock is not null)
+            _clock.Ordinal = ordinal;
+        LogOrdinal(_self.Id, ordinal);
     }
 
     private async Task PutSelfAsync(long lease, CancellationToken ct)
@@ -348,6 +409,9 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
 
     /// <summary>The first key after every key starting with <paramref name="prefix"/>: etcd's range end for a prefix.</summary>
     private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} has ordinal {Ordinal} in its cluster (the low bits of its write versions)")]
+    private partial void LogOrdinal(string id, int ordinal);
 
     private DateTime Deadline(TimeSpan? timeout = null) => _time.GetUtcNow().UtcDateTime + (timeout ?? s_callTimeout);
 

@@ -14,6 +14,9 @@ internal sealed class StaticMembership : IClusterMembership
 
     public bool IsRegistered => true;
 
+    /// <summary>This node's position in <c>--members</c> (0 standalone): the ordinal in its write versions.</summary>
+    public int Ordinal => Math.Max(0, Current.Members.ToList().FindIndex(m => m.Id == Current.SelfId)) % Storage.HybridClock.OrdinalCount;
+
     /// <summary>The membership of a node without etcd: its <c>--members</c> list, or itself alone.</summary>
     public static StaticMembership For(Hosting.ServerOptions options, NodeIdentity identity) =>
         options.Members.Length > 0

@@ -816,6 +816,7 @@ internal static class InfoText
             Line("estoraje_mode", server.Options.IsClustered ? "etcd" : "standalone");
             Line("estoraje_cluster_name", server.Options.IsClustered ? server.Options.ClusterName : "");
             Line("estoraje_node_id", view.SelfId);
+            Line("estoraje_ordinal", server.Store.Clock.Ordinal);
             Line("estoraje_registered", membership.IsRegistered ? 1 : 0);
             Line("estoraje_members", view.Members.Count);
             Line("estoraje_ring_members", view.Ring.Members.Count);

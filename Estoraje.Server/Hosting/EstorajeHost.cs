@@ -89,7 +89,8 @@ public static class EstorajeHost
         builder.Services.AddSingleton(identity);
         if (options.IsClustered)
         {
-            builder.Services.AddSingleton<EtcdMembership>();
+            builder.Services.AddSingleton(sp => new EtcdMembership(options, identity, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<EtcdMembership>>(), sp.GetRequiredService<IKeyValueStore>().Clock));
             builder.Services.AddSingleton<IClusterMembership>(sp => sp.GetRequiredService<EtcdMembership>());
         }
         else

@@ -18,6 +18,9 @@ public sealed class MemoryStore : IKeyValueStore
 
     private readonly TimeProvider _time;
     private readonly HybridClock _clock;
+
+    /// <inheritdoc />
+    public HybridClock Clock => _clock;
     private readonly Lock[] _locks = new Lock[ShardCount];
     private readonly KeyTable[] _tables = new KeyTable[ShardCount];
     private long _expiredTotal;

@@ -712,7 +712,7 @@ public abstract class StoreBehaviourTests : IDisposable
     [Fact]
     public void Local_write_after_applying_a_future_version_gets_a_higher_one()
     {
-        var future = (_time.NowMs + 60_000) << HybridClock.CounterBits;
+        var future = HybridClock.VersionAt(_time.NowMs + 60_000);
         Assert.True(Store.Apply(new StoreRecord("a"u8.ToArray(), future, ValueKind.String, "x"u8.ToArray(), 1, 0)));
 
         Set("b", "y");

@@ -189,7 +189,7 @@ public sealed class MemoryStoreModelTests
             TouchLive(key, out _);
             var delta = _random.Next(-1, 2);
             // A key with no version held gets one beyond every version so far (a FLUSHALL is a floor too).
-            var recordVersion = held ? Math.Max(1, version + delta) : (Now + 1_000_000 + 1000L * ++_futureApplies) << HybridClock.CounterBits;
+            var recordVersion = held ? Math.Max(1, version + delta) : HybridClock.VersionAt(Now + 1_000_000 + 1000L * ++_futureApplies);
             var tombstone = _random.Next(3) == 0;
             var value = RandomBytes(_random.Next(0, 16));
             var expiresAt = RandomExpiry(allowNone: true);
