@@ -327,6 +327,24 @@ public sealed class ReplicationTests(ReplicatedClusterFixture cluster) : IClassF
     }
 
     [Fact]
+    public async Task Info_counts_the_records_sent_to_replicas_and_the_backlog_drains_to_zero()
+    {
+        var port = cluster.Nodes[2].Port;
+        var before = long.Parse(await ClusterNodes.InfoAsync(port, "estoraje_replicated_records"), CultureInfo.InvariantCulture);
+        await using (var client = await RespConnection.ConnectAsync(cluster.PeerPorts[2]))
+        {
+            Assert.Equal("+OK\r\n", await client.CommandAsync("ESTORAJE.PEER", StaticClusterFixture.Secret));
+            // Run on node 2 itself (the peer port does not route): each write is copied to the two others.
+            for (var i = 0; i < 20; i++)
+                Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"backlog:{i}", "v"));
+        }
+
+        Assert.Equal(before + 40, long.Parse(await ClusterNodes.InfoAsync(port, "estoraje_replicated_records"), CultureInfo.InvariantCulture));
+        await ClusterNodes.EventuallyAsync(async () => await ClusterNodes.InfoAsync(port, "estoraje_replication_backlog") == "0",
+            TimeSpan.FromSeconds(10), async () => "backlog " + await ClusterNodes.InfoAsync(port, "estoraje_replication_backlog"));
+    }
+
+    [Fact]
     public async Task Cluster_wide_dbsize_and_keys_count_each_key_once_although_every_node_holds_it()
     {
         await using var client = await RespConnection.ConnectAsync(cluster.Nodes[0].Port);

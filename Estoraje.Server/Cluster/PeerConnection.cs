@@ -29,6 +29,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly Queue<TaskCompletionSource<byte[]>> _pending = new();
     private readonly Task _writer;
     private SocketConnection? _pipe;
+    private int _outstanding;
 
     public PeerConnection(EndPoint endpoint, string secret, int protocol)
     {
@@ -47,9 +48,19 @@ internal sealed class PeerConnection : IAsyncDisposable
         // The waiting client connection continues on the reader loop's thread: no thread-pool hop per
         // forwarded reply. Its continuation only writes to its own output and goes on with its batch.
         var reply = new TaskCompletionSource<byte[]>();
+        Interlocked.Increment(ref _outstanding);
         if (!_requests.Writer.TryWrite((request, reply)))
-            reply.TrySetException(new ObjectDisposedException(nameof(PeerConnection)));
+            Complete(reply, new ObjectDisposedException(nameof(PeerConnection)));
         return reply.Task.WaitAsync(timeout);
+    }
+
+    /// <summary>Requests queued or sent and not answered yet.</summary>
+    public int Outstanding => Volatile.Read(ref _outstanding);
+
+    private void Complete(TaskCompletionSource<byte[]> reply, Exception failure)
+    {
+        if (reply.TrySetException(failure))
+            Interlocked.Decrement(ref _outstanding);
     }
 
     public async ValueTask DisposeAsync()
@@ -81,7 +92,7 @@ internal sealed class PeerConnection : IAsyncDisposable
                     }
                     catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or TimeoutException or ConnectionResetException or ConnectionAbortedException)
                     {
-                        item.Reply.TrySetException(new IOException($"Cannot reach peer {_endpoint}: {ex.Message}", ex));
+                        Complete(item.Reply, new IOException($"Cannot reach peer {_endpoint}: {ex.Message}", ex));
                         continue;
                     }
                 }
@@ -139,7 +150,9 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     private Task<byte[]> Handshake(SocketConnection pipe, byte[] request)
     {
+        // Counted as outstanding like every request, so that its reply's completion balances the count.
         var reply = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Interlocked.Increment(ref _outstanding);
         lock (_pending)
             _pending.Enqueue(reply);
         pipe.Output.Write(request);
@@ -167,7 +180,8 @@ internal sealed class PeerConnection : IAsyncDisposable
                     TaskCompletionSource<byte[]>? waiter;
                     lock (_pending)
                         _pending.TryDequeue(out waiter);
-                    waiter?.TrySetResult(reply);
+                    if (waiter is not null && waiter.TrySetResult(reply))
+                        Interlocked.Decrement(ref _outstanding);
                 }
 
                 pipe.Input.AdvanceTo(buffer.Start, buffer.End);
@@ -191,7 +205,7 @@ internal sealed class PeerConnection : IAsyncDisposable
         lock (_pending)
         {
             while (_pending.TryDequeue(out var waiter))
-                waiter.TrySetException(new IOException($"Connection to peer {_endpoint} closed.", failure));
+                Complete(waiter, new IOException($"Connection to peer {_endpoint} closed.", failure));
         }
     }
 

@@ -203,6 +203,19 @@ internal sealed class Router : IAsyncDisposable
         return await reply;
     }
 
+    /// <summary>Requests on <paramref name="link"/> links not answered yet (for copies: the replication backlog).</summary>
+    public int Outstanding(PeerLink link)
+    {
+        var total = 0;
+        foreach (var (key, peer) in _peers)
+        {
+            if (key.Link == link)
+                total += peer.Outstanding;
+        }
+
+        return total;
+    }
+
     /// <summary>Requests sent to other nodes so far, per <see cref="PeerLink"/> (forwarded commands, copies, sync).</summary>
     public long Sent(PeerLink link) => Interlocked.Read(ref _sent[(int)link]);
 

@@ -829,6 +829,7 @@ internal static class InfoText
             Line("estoraje_slots_closed", server.Router.Gate.ClosedCount);
             Line("estoraje_forwarded_commands", server.Router.Sent(Cluster.PeerLink.Forward));
             Line("estoraje_replicated_records", server.Router.Sent(Cluster.PeerLink.Copies));
+            Line("estoraje_replication_backlog", server.Router.Outstanding(Cluster.PeerLink.Copies));
             var sync = server.SlotSync;
             Line("estoraje_sync_slots_pending", sync?.PendingSlots ?? 0);
             Line("estoraje_sync_slots_pulled", sync?.SlotsPulled ?? 0);
