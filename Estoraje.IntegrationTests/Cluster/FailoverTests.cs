@@ -178,3 +178,56 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         return result;
     }
 }
+
+/// <summary>
+/// N=3, W=3 with a real etcd: once a killed node's lease expires, two copies are all the ring can give, so every
+/// write gets -NOREPLICAS (and is not acknowledged), while every key stays readable through both survivors.
+/// </summary>
+public sealed class QuorumLossTests(EtcdFixture fixture) : IClassFixture<EtcdFixture>, IAsyncLifetime
+{
+    private readonly List<string> _dirs = [.. Enumerable.Range(0, 3).Select(_ => ClusterNodes.NewDataDir())];
+    private readonly List<EstorajeServerProcess> _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        foreach (var dir in _dirs)
+            _nodes.Add(await ClusterNodes.StartAsync(fixture.Etcd.Endpoint, "quorum", dir, "--replicas", "3", "--write-quorum", "3"));
+        var ids = new List<string>();
+        foreach (var node in _nodes)
+            ids.Add(await ClusterNodes.NodeIdAsync(node.Port));
+        await ClusterNodes.AllSeeAsync(_nodes, ids, TimeSpan.FromSeconds(10));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+            await node.DisposeAsync();
+        foreach (var dir in _dirs)
+            ClusterNodes.DeleteDir(dir);
+    }
+
+    [Fact]
+    public async Task With_one_of_three_nodes_gone_writes_get_NOREPLICAS_and_reads_still_work()
+    {
+        await using (var client = await RespConnection.ConnectAsync(_nodes[0].Port))
+        {
+            for (var i = 0; i < 50; i++)
+                Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"quorum:{i}", $"v{i}"));
+        }
+
+        await _nodes[2].DisposeAsync(); // kill -9
+        var survivors = _nodes.Take(2).ToList();
+        await ClusterNodes.AllSeeAsync(survivors, [await ClusterNodes.NodeIdAsync(survivors[0].Port), await ClusterNodes.NodeIdAsync(survivors[1].Port)],
+            TimeSpan.FromSeconds(ClusterNodes.LeaseTtlSeconds + 5));
+
+        foreach (var node in survivors)
+        {
+            await using var client = await RespConnection.ConnectAsync(node.Port);
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.Equal("-NOREPLICAS Not enough good replicas to write.\r\n", await client.CommandAsync("SET", $"quorum:{i}", "new"));
+                Assert.Equal($"${$"v{i}".Length}\r\nv{i}\r\n", await client.CommandAsync("GET", $"quorum:{i}"));
+            }
+        }
+    }
+}
