@@ -5,7 +5,8 @@ using System.Globalization;
 namespace Estoraje.IntegrationTests.Infrastructure;
 
 /// <summary>
-/// Clients writing distinct keys through one port (a load balancer) until stopped, as an application would:
+/// Clients writing distinct keys (and, mixed, reading and deleting them) through one port (a load balancer)
+/// until stopped, as an application would:
 /// a failed connection is reopened and the next key written. Records every acknowledged write (key → value)
 /// and when each success and each failure happened, so a test can check that nothing acknowledged was lost
 /// and how long the load was disturbed.
@@ -20,8 +21,19 @@ public sealed class WriteLoad : IAsyncDisposable
     private long _successes;
     private long _failures;
 
-    private WriteLoad(int port, int writers, string prefix) =>
+    private readonly bool _mixed;
+
+    private WriteLoad(int port, int writers, string prefix, bool mixed)
+    {
+        _mixed = mixed;
         _writers = [.. Enumerable.Range(0, writers).Select(w => Task.Run(() => WriteAsync(port, $"{prefix}:{w}")))];
+    }
+
+    /// <summary>Keys deleted with an acknowledged DEL (mixed load): they must never come back.</summary>
+    public ConcurrentDictionary<string, bool> Deleted { get; } = new();
+
+    /// <summary>Reads that returned something else than the last acknowledged write (mixed load): must stay empty.</summary>
+    public ConcurrentQueue<string> WrongReads { get; } = new();
 
     /// <summary>Writes acknowledged with +OK: key → value.</summary>
     public ConcurrentDictionary<string, string> Acknowledged { get; } = new();
@@ -39,7 +51,8 @@ public sealed class WriteLoad : IAsyncDisposable
     /// <summary>When the last failure happened (since the start), or null.</summary>
     public TimeSpan? LastFailure => Ticks(Interlocked.Read(ref _lastFailureTicks));
 
-    public static WriteLoad Start(int port, int writers, string prefix) => new(port, writers, prefix);
+    /// <summary>Starts <paramref name="writers"/> clients; <paramref name="mixed"/> adds reads of earlier writes and deletes.</summary>
+    public static WriteLoad Start(int port, int writers, string prefix, bool mixed = false) => new(port, writers, prefix, mixed);
 
     /// <summary>Completes once <paramref name="count"/> more writes were acknowledged.</summary>
     public async Task WaitForSuccessesAsync(long count, TimeSpan timeout)
@@ -77,15 +90,18 @@ public sealed class WriteLoad : IAsyncDisposable
             {
                 connection ??= await RespConnection.ConnectAsync(port);
                 var reply = await connection.CommandAsync("SET", key, value);
-                if (reply == "+OK\r\n")
+                if (reply != "+OK\r\n")
+                {
+                    Failed(reply.TrimEnd());
+                }
+                else
                 {
                     Acknowledged[key] = value;
-                    Interlocked.Increment(ref _successes);
-                    Interlocked.Exchange(ref _lastSuccessTicks, _clock.Elapsed.Ticks);
+                    Succeeded();
+                    if (_mixed && i % 2 == 1)
+                        await ReadAndDeleteAsync(connection, prefix, i);
                     continue;
                 }
-
-                Failed(reply.TrimEnd());
             }
             catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException or EndOfStreamException or TimeoutException or OperationCanceledException)
             {
@@ -101,6 +117,43 @@ public sealed class WriteLoad : IAsyncDisposable
 
         if (connection is not null)
             await connection.DisposeAsync();
+    }
+
+    // Mixed load: reads back an earlier write of this writer (it must hold what was acknowledged, or be missing if
+    // deleted), and deletes every tenth key, recording the acknowledged deletes.
+    private async Task ReadAndDeleteAsync(RespConnection connection, string prefix, int i)
+    {
+        var earlier = $"{prefix}:{(i / 2).ToString(CultureInfo.InvariantCulture)}";
+        var reply = await connection.CommandAsync("GET", earlier);
+        var expected = Acknowledged.TryGetValue(earlier, out var value) ? $"${value.Length}\r\n{value}\r\n"
+            : Deleted.ContainsKey(earlier) ? "$-1\r\n" : null;
+        if (reply.StartsWith('-'))
+            Failed(reply.TrimEnd());
+        else if (expected is not null && reply != expected)
+            WrongReads.Enqueue($"{earlier}: expected {expected.TrimEnd()}, read {reply.TrimEnd()}");
+        else
+            Succeeded();
+
+        if ((i / 2) % 10 == 0 && Acknowledged.ContainsKey(earlier))
+        {
+            var deleted = await connection.CommandAsync("DEL", earlier);
+            if (deleted == ":1\r\n")
+            {
+                Acknowledged.TryRemove(earlier, out _);
+                Deleted[earlier] = true;
+                Succeeded();
+            }
+            else
+            {
+                Failed(deleted.TrimEnd());
+            }
+        }
+    }
+
+    private void Succeeded()
+    {
+        Interlocked.Increment(ref _successes);
+        Interlocked.Exchange(ref _lastSuccessTicks, _clock.Elapsed.Ticks);
     }
 
     private void Failed(string text)

@@ -41,6 +41,9 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
     private long _registeredUntil; // TimeProvider timestamp; 0 while not registered
     private int _republish;
     private long _putRevision; // etcd revision of this node's latest put of its member key
+    private long _putModRevision; // mod revision of that put, for compare-and-swap on the member key
+    private volatile string _state = MemberStates.Ready;
+    private volatile bool _deregistered; // left the cluster for good: never register again
 
     public EtcdMembership(ServerOptions options, NodeIdentity self, TimeProvider time, ILogger<EtcdMembership> logger, HybridClock? clock = null)
     {
@@ -77,6 +80,12 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
+        await DeregisterAsync(cancellationToken);
+    }
+
+    public async Task DeregisterAsync(CancellationToken cancellationToken)
+    {
+        _deregistered = true;
         var lease = Interlocked.Exchange(ref _leaseId, 0);
         Volatile.Write(ref _registeredUntil, 0);
         if (lease == 0 || _client is null)
@@ -102,7 +111,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
     private async Task RegisterLoopAsync(CancellationToken ct)
     {
         var attempt = 0;
-        while (!ct.IsCancellationRequested)
+        while (!ct.IsCancellationRequested && !_deregistered)
         {
             try
             {
@@ -110,6 +119,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                 var grant = await _client!.LeaseGrantAsync(new LeaseGrantRequest { TTL = _options.LeaseTtl }, deadline: Deadline(), cancellationToken: ct);
                 Interlocked.Exchange(ref _leaseId, grant.ID);
                 await ClaimOrdinalAsync(ct);
+                await ChooseInitialStateAsync(ct);
                 await PutSelfAsync(grant.ID, ct);
                 Volatile.Write(ref _registeredUntil, grantedAt + grant.TTL * _time.TimestampFrequency);
                 Interlocked.Exchange(ref _republish, 0);
@@ -117,6 +127,8 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
                 attempt = 0;
                 await KeepAliveAsync(grant.ID, grant.TTL, ct);
                 Volatile.Write(ref _registeredUntil, 0);
+                if (_deregistered)
+                    return;
                 LogLeaseLost(_self.Id, grant.ID);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -248,6 +260,67 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
         var put = await _client!.PutAsync(new PutRequest { Key = ByteString.CopyFromUtf8(_selfKey), Value = ByteString.CopyFromUtf8(json), Lease = lease },
             deadline: Deadline(), cancellationToken: ct);
         Interlocked.Exchange(ref _putRevision, put.Header.Revision);
+        Interlocked.Exchange(ref _putModRevision, put.Header.Revision);
+    }
+
+    /// <summary>
+    /// Whether a node (re-)registering while others serve comes in as <c>joining</c> and pulls its slots before it
+    /// turns itself <c>ready</c> (needs a store with per-slot digests); otherwise it registers <c>ready</c> at once.
+    /// </summary>
+    public bool JoinWithSync { get; init; }
+
+    public bool Dynamic => true;
+
+    // A node that registers while other members serve joins: it is in the target ring only until it has pulled
+    // its slots (SlotSync turns it ready). The first members of a new cluster, and a node without slot sync,
+    // register ready.
+    private async Task ChooseInitialStateAsync(CancellationToken ct)
+    {
+        if (!JoinWithSync || _state == MemberStates.Leaving)
+            return;
+        var range = await _client!.GetRangeAsync(_prefix, deadline: Deadline(), cancellationToken: ct);
+        var others = false;
+        foreach (var kv in range.Kvs)
+        {
+            if (TryParse(kv.Key, kv.Value, out var member) && member.Id != _self.Id && member.State is MemberStates.Ready or MemberStates.Leaving)
+                others = true;
+        }
+
+        _state = others ? MemberStates.Joining : MemberStates.Ready;
+    }
+
+    public async Task<bool> SetStateAsync(string state, CancellationToken ct)
+    {
+        var lease = Interlocked.Read(ref _leaseId);
+        if (lease == 0 || _client is null || !IsRegistered)
+            return false;
+        var previous = _state;
+        _state = state;
+        var json = JsonSerializer.Serialize(SelfRecord(), MemberJson.Default.ClusterMember);
+        var key = ByteString.CopyFromUtf8(_selfKey);
+        // Compare-and-swap on the node's own key: only over the registration this node made last.
+        var txn = new TxnRequest();
+        txn.Compare.Add(new Compare { Key = key, Target = Compare.Types.CompareTarget.Mod, Result = Compare.Types.CompareResult.Equal, ModRevision = Interlocked.Read(ref _putModRevision) });
+        txn.Success.Add(new RequestOp { RequestPut = new PutRequest { Key = key, Value = ByteString.CopyFromUtf8(json), Lease = lease } });
+        var result = await _client.TransactionAsync(txn, deadline: Deadline(), cancellationToken: ct);
+        if (!result.Succeeded)
+        {
+            _state = previous;
+            return false;
+        }
+
+        Interlocked.Exchange(ref _putRevision, result.Header.Revision);
+        Interlocked.Exchange(ref _putModRevision, result.Header.Revision);
+        LogStateChanged(_self.Id, previous, state);
+        return true;
+    }
+
+    public async Task<bool> ForgetAsync(string id, CancellationToken ct)
+    {
+        if (_client is null)
+            return false;
+        var deleted = await _client.DeleteAsync(new DeleteRangeRequest { Key = ByteString.CopyFromUtf8(_prefix + id) }, deadline: Deadline(), cancellationToken: ct);
+        return deleted.Deleted > 0;
     }
 
     private async Task WatchLoopAsync(CancellationToken ct)
@@ -352,7 +425,7 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
         if (!SameMembers(previous.Members, list))
         {
             var summary = string.Join(' ', list.Select(m => m.Id + "=" + m.State));
-            LogView(epoch, view.ById.Count, list.Count, summary);
+            LogView(epoch, view.Ring.Members.Count, list.Count, summary);
         }
         try
         {
@@ -404,11 +477,14 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
         return true;
     }
 
-    private ClusterMember SelfRecord() => new(_self.Id, _self.ClientAddress, _self.PeerAddress, MemberStates.Ready, _options.Weight,
+    private ClusterMember SelfRecord() => new(_self.Id, _self.ClientAddress, _self.PeerAddress, _state, _options.Weight,
         string.IsNullOrEmpty(_options.Zone) ? null : _options.Zone);
 
     /// <summary>The first key after every key starting with <paramref name="prefix"/>: etcd's range end for a prefix.</summary>
     private static string PrefixEnd(string prefix) => prefix[..^1] + (char)(prefix[^1] + 1);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} is now {State} (was {Previous})")]
+    private partial void LogStateChanged(string id, string previous, string state);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} has ordinal {Ordinal} in its cluster (the low bits of its write versions)")]
     private partial void LogOrdinal(string id, int ordinal);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Estoraje.Resp;
+using Estoraje.Ring;
 using Estoraje.Server.Commands;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
@@ -27,7 +28,7 @@ internal static class Replication
         (command.Flags & CommandFlags.Write) != 0 && command.FirstKey > 0;
 
     /// <summary>Whether writes of this node must be replicated: the ring keeps more than one copy.</summary>
-    public static bool Applies(ClusterView view) => view.Ring.ReplicaCount > 1;
+    public static bool Applies(ClusterView view) => view.Ring.ReplicaCount > 1 || view.TargetRing.ReplicaCount > 1;
 
     /// <summary>
     /// Runs a write command here with its reply held back, then starts copying its records; returns the reply
@@ -60,17 +61,46 @@ internal static class Replication
             if (apply is null)
                 continue;
             var sent = new List<Task<byte[]>>();
-            foreach (var member in view.Ring.ReplicasOf(Ring.KeySlot.Of(request[i])))
+            var slot = Ring.KeySlot.Of(request[i]);
+            var replicas = view.Ring.ReplicasOf(slot);
+            foreach (var member in replicas)
             {
                 if (member != view.SelfIndex)
-                    sent.Add(session.Server.Router.CopyAsync(view.ById[view.Ring.Members[member].Id], apply));
+                    sent.Add(session.Server.Router.CopyAsync(view.MemberOf(view.Ring, member), apply));
             }
 
             copies.Add(sent);
+            if (view.InTransition)
+                CopyToJoiners(session.Server.Router, view, slot, replicas, apply);
         }
 
         session.LastWrite = WriteAcks.Track(copies);
         return copies.Count == 0 ? Task.FromResult(reply) : AwaitQuorumAsync(reply, copies, quorum - 1);
+    }
+
+    // A slot in transition also goes to its replicas in the target ring (a joining node pulling it must not miss
+    // writes made during its pull). Those copies do not count towards W: the current replicas are the ones serving.
+    private static void CopyToJoiners(Router router, ClusterView view, int slot, ReadOnlySpan<int> current, byte[] apply)
+    {
+        foreach (var member in view.TargetRing.ReplicasOf(slot))
+        {
+            var id = view.TargetRing.Members[member].Id;
+            if (id == view.SelfId || IsAmong(view.Ring, current, id))
+                continue;
+            _ = router.CopyAsync(view.ById[id], apply).ContinueWith(static t => t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private static bool IsAmong(HashRing ring, ReadOnlySpan<int> members, string id)
+    {
+        foreach (var member in members)
+        {
+            if (ring.Members[member].Id == id)
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 using Estoraje.Resp;
+using Estoraje.Ring;
 using Estoraje.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,6 +29,8 @@ internal sealed partial class SlotSync : BackgroundService
 
     private const int ScanCount = 512;
     private const int FetchBatch = 128;
+    private static readonly TimeSpan FinishRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LeaveDrain = TimeSpan.FromSeconds(1);
 
     private readonly ServerContext _server;
     private readonly ISlotIndex? _index;
@@ -40,6 +43,7 @@ internal sealed partial class SlotSync : BackgroundService
     private long _keysPulled;
     private long _bytesPulled;
     private long _keysPushed;
+    private bool _left;
 
     public SlotSync(ServerContext server, ILogger<SlotSync> logger)
     {
@@ -82,13 +86,31 @@ internal sealed partial class SlotSync : BackgroundService
             {
                 while (_views.Reader.TryRead(out var view))
                     Plan(view);
-                if (_led.Count + _replicated.Count == 0)
+                if (_led.Count + _replicated.Count > 0)
                 {
-                    Plan(await _views.Reader.ReadAsync(stoppingToken));
+                    await PullBatchAsync(stoppingToken);
                     continue;
                 }
 
-                await PullBatchAsync(stoppingToken);
+                // All pulled. A joining or leaving node finishes (retried until its registration takes the change).
+                if (_planned is { SelfState: MemberStates.Joining or MemberStates.Leaving } planned && !_left)
+                {
+                    await FinishAsync(planned, stoppingToken);
+                    using var retry = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                    retry.CancelAfter(FinishRetry);
+                    try
+                    {
+                        await _views.Reader.WaitToReadAsync(retry.Token);
+                    }
+                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                    {
+                        // No new view: try to finish again.
+                    }
+
+                    continue;
+                }
+
+                await _views.Reader.WaitToReadAsync(stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -98,26 +120,35 @@ internal sealed partial class SlotSync : BackgroundService
     }
 
     // Compares the new view with the last one planned: slots newly led are closed and queued first, slots newly
-    // replicated are queued after them. The first view of a node counts every slot it holds as new: a node that
-    // restarts catches up on everything it missed while down.
+    // held as a replica are queued after them. The first view of a node counts every slot it holds as new: a
+    // node that restarts catches up on everything it missed while down. A joining node holds the slots of the
+    // target ring (it leads none until it is ready); a leaving node syncs every slot it holds with the slot's
+    // replicas in the target ring, which no longer has it.
     private void Plan(ClusterView view)
     {
         var previous = _planned;
         _planned = view;
-        var ring = view.Ring;
-        var self = view.SelfIndex;
         var gate = _server.Router.Gate;
-        var replicated = self >= 0 && ring.ReplicaCount > 1 && ring.Members.Count > 1;
-        for (var slot = 0; slot < Ring.KeySlot.Count; slot++)
+        var leaving = view.SelfState == MemberStates.Leaving;
+        var startsLeaving = leaving && previous?.SelfState != MemberStates.Leaving;
+        for (var slot = 0; slot < KeySlot.Count; slot++)
         {
-            var replicas = replicated ? ring.ReplicasOf(slot) : default;
-            var position = replicas.IndexOf(self);
-            if (position != 0)
+            var position = Position(view, slot);
+            var serving = view.SelfState != MemberStates.Joining;
+            if (position != 0 || !serving)
                 gate.Open(slot); // Not ours to lead (any more): whoever leads it now syncs it.
             if (position < 0)
                 continue;
-            var (wasPrimary, wasHolder) = Held(previous, slot);
-            if (position == 0 && !wasPrimary)
+            if (leaving)
+            {
+                if (startsLeaving)
+                    _replicated.Enqueue(slot);
+                continue;
+            }
+
+            var before = Position(previous, slot);
+            var wasPrimary = before == 0 && previous!.SelfState != MemberStates.Joining;
+            if (position == 0 && serving && !wasPrimary)
             {
                 if (!gate.IsClosed(slot))
                 {
@@ -125,23 +156,29 @@ internal sealed partial class SlotSync : BackgroundService
                     _led.Enqueue(slot);
                 }
             }
-            else if (position > 0 && !wasHolder)
+            else if (before < 0)
             {
                 _replicated.Enqueue(slot);
             }
         }
 
         Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
-        if (previous is null || _led.Count > 0)
-            LogPlanned(view.Epoch, _led.Count, _replicated.Count);
+        if (previous is null || _led.Count > 0 || startsLeaving || view.SelfState != previous.SelfState)
+            LogPlanned(view.Epoch, view.SelfState, _led.Count, _replicated.Count);
     }
 
-    private static (bool Primary, bool Holder) Held(ClusterView? view, int slot)
+    // This node's position among the replicas of `slot` in the ring it holds slots by (the target ring while it
+    // joins), or -1; -1 too on a ring of one copy or one member, where there is nobody to sync with.
+    private static int Position(ClusterView? view, int slot)
     {
-        if (view is null || view.SelfIndex < 0 || view.Ring.ReplicaCount <= 1 || view.Ring.Members.Count <= 1)
-            return (false, false);
-        var replicas = view.Ring.ReplicasOf(slot);
-        return (replicas[0] == view.SelfIndex, replicas.IndexOf(view.SelfIndex) >= 0);
+        if (view is null)
+            return -1;
+        var joining = view.SelfState == MemberStates.Joining;
+        var ring = joining ? view.TargetRing : view.Ring;
+        var self = joining ? view.TargetSelfIndex : view.SelfIndex;
+        if (self < 0 || ring.ReplicaCount <= 1 || ring.Members.Count <= 1)
+            return -1;
+        return ring.ReplicasOf(slot).IndexOf(self);
     }
 
     private async Task PullBatchAsync(CancellationToken stoppingToken)
@@ -151,25 +188,19 @@ internal sealed partial class SlotSync : BackgroundService
         while (slots.Count < DigestBatch && queue.TryDequeue(out var slot))
             slots.Add(slot);
 
+        // Sources: every other holder of the slot, now or in the target ring.
         var view = _server.Membership.Current;
-        var bySource = new Dictionary<int, List<int>>();
+        var bySource = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         foreach (var slot in slots)
         {
-            if (view.SelfIndex < 0)
-                break;
-            foreach (var member in view.Ring.ReplicasOf(slot))
-            {
-                if (member == view.SelfIndex)
-                    continue;
-                if (!bySource.TryGetValue(member, out var list))
-                    bySource[member] = list = [];
-                list.Add(slot);
-            }
+            AddSources(view, view.Ring, slot, bySource);
+            if (view.InTransition)
+                AddSources(view, view.TargetRing, slot, bySource);
         }
 
-        foreach (var (member, list) in bySource)
+        foreach (var (id, list) in bySource)
         {
-            var source = view.ById[view.Ring.Members[member].Id];
+            var source = view.ById[id];
             try
             {
                 await PullAsync(source, list, stoppingToken);
@@ -186,6 +217,49 @@ internal sealed partial class SlotSync : BackgroundService
         Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
         if (queue == _led && _led.Count == 0)
             LogLedReady(_server.Router.Gate.ClosedCount);
+    }
+
+    private static void AddSources(ClusterView view, HashRing ring, int slot, Dictionary<string, List<int>> bySource)
+    {
+        foreach (var member in ring.ReplicasOf(slot))
+        {
+            var id = ring.Members[member].Id;
+            if (id == view.SelfId)
+                continue;
+            if (!bySource.TryGetValue(id, out var list))
+                bySource[id] = list = [];
+            if (list.Count == 0 || list[^1] != slot)
+                list.Add(slot);
+        }
+    }
+
+    // Every slot pulled: a joining node turns itself ready (the target ring becomes the ring); a leaving node,
+    // whose slots the target replicas now hold, deregisters and stops.
+    private async Task FinishAsync(ClusterView view, CancellationToken stoppingToken)
+    {
+        if (view.SelfState == MemberStates.Joining)
+        {
+            try
+            {
+                if (await _server.Membership.SetStateAsync(MemberStates.Ready, stoppingToken))
+                    LogJoined(view.SelfId);
+            }
+            catch (Exception ex) when (ex is not (OutOfMemoryException or OperationCanceledException))
+            {
+                LogFinishFailed(ex.Message);
+            }
+        }
+        else if (view.SelfState == MemberStates.Leaving && !_left)
+        {
+            _left = true;
+            LogLeft(view.SelfId);
+            // Out of the ring first; then, while the others' views catch up, commands they still forward here
+            // are served (a write runs here and is copied to the slot's replicas, which no longer include this
+            // node); then stop.
+            await _server.Membership.DeregisterAsync(stoppingToken);
+            await Task.Delay(LeaveDrain, _server.Time, stoppingToken);
+            _server.RequestShutdown();
+        }
     }
 
     // Repairs `slots` between this node and `source`: digests first; for each slot that differs, the source's
@@ -278,10 +352,11 @@ internal sealed partial class SlotSync : BackgroundService
             throw new FormatException("ESTORAJE.SLOTSCAN answered something else than [cursor, entries].");
         var cursor = reader.ReadBulkUnsigned();
         var fields = reader.ReadArrayHeader();
-        for (var i = 0; i < fields; i += 2)
+        for (var i = 0; i < fields; i += 3)
         {
             var key = reader.ReadBulk().ToArray();
             theirs[key] = reader.ReadInteger();
+            reader.ReadInteger(); // tombstone: the version alone decides
         }
 
         return cursor;
@@ -323,8 +398,17 @@ internal sealed partial class SlotSync : BackgroundService
         return buffer.WrittenSpan.ToArray();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync for ring epoch {Epoch}: {Led} slots to pull before leading them, {Replicated} to pull as a replica")]
-    private partial void LogPlanned(long epoch, int led, int replicated);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync for ring epoch {Epoch} ({State}): {Led} slots to pull before leading them, {Replicated} to pull as a replica")]
+    private partial void LogPlanned(long epoch, string state, int led, int replicated);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slot sync: could not turn this node ready in etcd (will retry): {Reason}")]
+    private partial void LogFinishFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} pulled every slot it will hold: it is ready")]
+    private partial void LogJoined(string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} left: every slot it held is synced with its replicas in the target ring; deregistering and stopping")]
+    private partial void LogLeft(string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync: every slot this node leads is pulled and served ({Closed} still closed)")]
     private partial void LogLedReady(int closed);

@@ -38,7 +38,7 @@ internal static class SlotSyncCommands
         }
     }
 
-    /// <summary>ESTORAJE.SLOTSCAN slot cursor count: [next cursor, [key, version, ...]], tombstones included.</summary>
+    /// <summary>ESTORAJE.SLOTSCAN slot cursor count: [next cursor, [key, version, tombstone (0/1), ...]].</summary>
     public static void SlotScan(ClientSession client, RespRequest request)
     {
         if (!Check(client, out var index))
@@ -55,11 +55,12 @@ internal static class SlotSyncCommands
         var w = client.Writer;
         w.WriteArrayHeader(2);
         w.WriteBulkString(cursor.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        w.WriteArrayHeader(entries.Count * 2);
+        w.WriteArrayHeader(entries.Count * 3);
         foreach (var entry in entries)
         {
             w.WriteBulkString(entry.Key);
             w.WriteInteger(entry.Version);
+            w.WriteInteger(entry.Tombstone ? 1 : 0);
         }
     }
 
@@ -92,14 +93,18 @@ internal static class SlotSyncCommands
         }
 
         var digest = index.GetSlotDigest(slot);
+        var view = client.Server.Membership.Current;
+        var position = view.SelfIndex < 0 ? -1 : view.Ring.ReplicasOf(slot).IndexOf(view.SelfIndex);
         var w = client.Writer;
-        w.WriteMapHeader(3);
+        w.WriteMapHeader(4);
         w.WriteBulkString("slot");
         w.WriteInteger(slot);
         w.WriteBulkString("keys");
         w.WriteInteger(digest.Count);
         w.WriteBulkString("digest");
         w.WriteBulkString(digest.Digest.ToString("x16", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteBulkString("role");
+        w.WriteBulkString(position switch { 0 => "primary", > 0 => "replica", _ => "none" });
     }
 
     private static bool Check(ClientSession client, out ISlotIndex index)

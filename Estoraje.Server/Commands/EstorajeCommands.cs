@@ -92,6 +92,93 @@ internal static class EstorajeCommands
         }
     }
 
+    /// <summary>
+    /// ESTORAJE LEAVE: marks this node leaving. It keeps serving while the slots it holds are synced with their
+    /// replicas in the ring without it, then deregisters and stops.
+    /// </summary>
+    public static void Leave(ClientSession client, RespRequest request)
+    {
+        var membership = client.Server.Membership;
+        var view = membership.Current;
+        if (!membership.Dynamic)
+        {
+            client.Writer.WriteError("ERR ESTORAJE LEAVE needs etcd membership (--etcd)");
+            return;
+        }
+
+        if (view.SelfState == MemberStates.Leaving)
+        {
+            client.Writer.WriteOk();
+            return;
+        }
+
+        if (!view.Members.Any(m => m.Id != view.SelfId && m.State == MemberStates.Ready))
+        {
+            client.Writer.WriteError("ERR no other ready member to hand this node's slots to");
+            return;
+        }
+
+        client.Defer(ReplyAsync(membership.SetStateAsync(MemberStates.Leaving, CancellationToken.None), "ERR this node's registration changed or etcd is unreachable: try again"));
+    }
+
+    /// <summary>ESTORAJE FORGET node-id: removes a (dead) member's registration now instead of after its lease.</summary>
+    public static void Forget(ClientSession client, RespRequest request)
+    {
+        var membership = client.Server.Membership;
+        var id = request.GetString(2);
+        if (!membership.Dynamic)
+        {
+            client.Writer.WriteError("ERR ESTORAJE FORGET needs etcd membership (--etcd)");
+            return;
+        }
+
+        if (id == membership.Current.SelfId)
+        {
+            client.Writer.WriteError("ERR a node cannot forget itself: use ESTORAJE LEAVE or SHUTDOWN");
+            return;
+        }
+
+        client.Defer(ReplyAsync(membership.ForgetAsync(id, CancellationToken.None), "ERR no such member"));
+    }
+
+    /// <summary>ESTORAJE SYNC: this node's slot sync progress.</summary>
+    public static void Sync(ClientSession client, RespRequest request)
+    {
+        var server = client.Server;
+        var sync = server.SlotSync;
+        var view = server.Membership.Current;
+        var w = client.Writer;
+        w.WriteMapHeader(8);
+        w.WriteBulkString("state");
+        w.WriteBulkString(view.SelfState);
+        w.WriteBulkString("in-transition");
+        w.WriteInteger(view.InTransition ? 1 : 0);
+        w.WriteBulkString("slots-pending");
+        w.WriteInteger(sync?.PendingSlots ?? 0);
+        w.WriteBulkString("slots-closed");
+        w.WriteInteger(server.Router.Gate.ClosedCount);
+        w.WriteBulkString("slots-pulled");
+        w.WriteInteger(sync?.SlotsPulled ?? 0);
+        w.WriteBulkString("keys-pulled");
+        w.WriteInteger(sync?.KeysPulled ?? 0);
+        w.WriteBulkString("bytes-pulled");
+        w.WriteInteger(sync?.BytesPulled ?? 0);
+        w.WriteBulkString("keys-pushed");
+        w.WriteInteger(sync?.KeysPushed ?? 0);
+    }
+
+    private static async Task<byte[]> ReplyAsync(Task<bool> change, string error)
+    {
+        try
+        {
+            return await change ? "+OK\r\n"u8.ToArray() : System.Text.Encoding.UTF8.GetBytes($"-{error}\r\n");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            return System.Text.Encoding.UTF8.GetBytes($"-ERR etcd: {ex.Message.ReplaceLineEndings(" ")}\r\n");
+        }
+    }
+
     public static void Help(ClientSession client, RespRequest request) => ServerCommands.WriteHelp(client, "ESTORAJE",
     [
         "MEMBERS",
@@ -100,6 +187,14 @@ internal static class EstorajeCommands
         "    Return the slot of <key>, the id of its primary and the ids of its other replicas.",
         "RING",
         "    Return the ring epoch (etcd revision), its members and the slots each holds.",
+        "DIGEST <slot>",
+        "    Return the key count and digest of this node's copy of <slot>, and its role for the slot.",
+        "SYNC",
+        "    Return this node's slot sync progress.",
+        "LEAVE",
+        "    Hand this node's slots to the other members, then deregister and stop.",
+        "FORGET <node-id>",
+        "    Remove a dead member's registration at once.",
     ]);
 }
 

@@ -90,7 +90,10 @@ public static class EstorajeHost
         if (options.IsClustered)
         {
             builder.Services.AddSingleton(sp => new EtcdMembership(options, identity, sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<EtcdMembership>>(), sp.GetRequiredService<IKeyValueStore>().Clock));
+                sp.GetRequiredService<ILogger<EtcdMembership>>(), sp.GetRequiredService<IKeyValueStore>().Clock)
+            {
+                JoinWithSync = sp.GetRequiredService<IKeyValueStore>() is ISlotIndex,
+            });
             builder.Services.AddSingleton<IClusterMembership>(sp => sp.GetRequiredService<EtcdMembership>());
         }
         else

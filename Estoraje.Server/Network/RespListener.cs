@@ -174,15 +174,17 @@ internal sealed partial class RespListener : BackgroundService
                     continue;
                 if (!session.IsPeer)
                 {
+                    var route = router.Route(command, request, out var target, out var slot);
+
                     // A node whose etcd lease may have lapsed could already be out of the others' rings: a write
-                    // it took would be invisible to them. It refuses writes until it is registered again.
-                    if ((command.Flags & CommandFlags.Write) != 0 && !router.Membership.IsRegistered)
+                    // it took would be invisible to them. It refuses writes it would run itself until it is
+                    // registered again (a node that left forwards them to the nodes that hold their slots).
+                    if ((command.Flags & CommandFlags.Write) != 0 && route != RouteKind.Forward && !router.Membership.IsRegistered)
                     {
                         session.Writer.WriteError(Router.NotRegisteredError);
                         continue;
                     }
 
-                    var route = router.Route(command, request, out var target, out var slot);
                     if (route == RouteKind.Wait || (session.WaitChain is not null && route == RouteKind.Local && slot >= 0))
                     {
                         ForwardWhenOpen(session, command, request, slot);

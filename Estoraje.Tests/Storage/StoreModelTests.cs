@@ -356,6 +356,29 @@ public sealed class MemoryStoreModelTests
             return false;
         }
 
+        private static void CheckSlots(ISlotIndex index, string context)
+        {
+            var entries = new List<SlotEntry>();
+            for (var slot = 0; slot < KeySlots.Count; slot++)
+            {
+                var digest = index.GetSlotDigest(slot);
+                entries.Clear();
+                ulong cursor = 0;
+                do
+                {
+                    cursor = index.ScanSlot(slot, cursor, 64, entries);
+                }
+                while (cursor != 0);
+
+                ulong sum = 0;
+                foreach (var entry in entries)
+                    sum += StableHash.KeyVersion(entry.Key, entry.Version);
+                var live = entries.Count(e => !e.Tombstone);
+                Assert.True(digest.Digest == sum && digest.Count == live,
+                    $"{context}: slot {slot} digest {digest.Digest:x16}/{digest.Count}, listing {sum:x16}/{live} ({entries.Count} entries)");
+            }
+        }
+
         private void Check(int step)
         {
             var context = $"step {step}, after {_last}";
@@ -378,6 +401,11 @@ public sealed class MemoryStoreModelTests
             }
             while (cursor != 0);
             Assert.True(walked.SetEquals(_model.Keys), $"{context}: SCAN walk differs from the model");
+
+            // Per-slot bookkeeping: each slot's digest is the sum over its listing (tombstones included), and
+            // its count the live keys among them.
+            if (_store is ISlotIndex index && step % 13 == 0)
+                CheckSlots(index, context);
 
             // Values handed out earlier never change, whatever happened to their keys since.
             foreach (var (value, bytes) in _snapshots)

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text;
+using Estoraje.IntegrationTests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Estoraje.IntegrationTests.Cluster;
+
+/// <summary>
+/// A cluster that changes size under a mixed read/write/delete load through HAProxy, with a real etcd: grows
+/// 3 → 4 → 5 (new nodes join, pull their slots, turn ready) and shrinks back to 3 (ESTORAJE LEAVE). Clients see
+/// no error, every acknowledged write stays readable, deleted keys stay deleted, and every slot ends with N equal
+/// copies.
+/// </summary>
+public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Replicas = 3;
+    private readonly List<string> _dirs = [.. Enumerable.Range(0, 5).Select(_ => ClusterNodes.NewDataDir())];
+    private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[5];
+    private EtcdProcess? _etcd;
+    private HaproxyProcess? _proxy;
+
+    public async Task InitializeAsync()
+    {
+        _etcd = await EtcdProcess.StartAsync();
+        for (var i = 0; i < 3; i++)
+            _nodes[i] = await StartNodeAsync(i);
+        await WaitForRingAsync(3);
+        // The load balancer fronts the three nodes that stay; the others join and leave behind it.
+        _proxy = await HaproxyProcess.StartAsync(_nodes.Take(3).Select(n => n!.Port));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_proxy is not null)
+            await _proxy.DisposeAsync();
+        foreach (var node in _nodes)
+        {
+            if (node is not null)
+                await node.DisposeAsync();
+        }
+
+        if (_etcd is not null)
+            await _etcd.DisposeAsync();
+        foreach (var dir in _dirs)
+            ClusterNodes.DeleteDir(dir);
+    }
+
+    [Fact]
+    public async Task Growing_3_to_5_and_shrinking_back_to_3_under_load_loses_nothing_and_clients_see_no_error()
+    {
+        var grow = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "grow", mixed: true);
+        await grow.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
+        for (var i = 3; i < 5; i++)
+        {
+            _nodes[i] = await StartNodeAsync(i);
+            await WaitForRingAsync(i + 1);
+            await grow.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
+        }
+
+        await CheckAsync(grow, members: 5);
+        var shares = (await ClusterNodes.MembersAsync(_nodes[0]!.Port)).Select(m => (long)m["primary-slots"]!).ToList();
+        Assert.All(shares, share => Assert.InRange(share, 16384 / 5 * 0.85, 16384 / 5 * 1.15));
+
+        var shrink = WriteLoad.Start(_proxy.Port, writers: 4, prefix: "shrink", mixed: true);
+        await shrink.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
+        for (var i = 4; i >= 3; i--)
+        {
+            Assert.Equal("OK", await ClusterNodes.CommandAsync(_nodes[i]!.Port, "ESTORAJE", "LEAVE"));
+            Assert.Equal(0, await _nodes[i]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            await _nodes[i]!.DisposeAsync();
+            _nodes[i] = null;
+            await WaitForRingAsync(i);
+            await shrink.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
+        }
+
+        await CheckAsync(shrink, members: 3);
+        // What the first load wrote and deleted survived the shrink too.
+        await AssertReadableAsync(grow);
+    }
+
+    // Stops the load, then: no client error, no wrong read, every acknowledged write readable, every deleted key
+    // gone, and every slot held by N nodes with equal copies.
+    private async Task CheckAsync(WriteLoad load, int members)
+    {
+        await load.DisposeAsync();
+        output.WriteLine($"{members} members: {load.Successes} operations acknowledged, {load.Failures} failed, {load.Deleted.Count} keys deleted");
+        foreach (var failure in load.FailureTexts.Take(20))
+            output.WriteLine(failure);
+        Assert.Empty(load.WrongReads);
+        Assert.Equal(0, load.Failures);
+        await AssertReadableAsync(load);
+        await AssertSlotsAsync(members);
+    }
+
+    private async Task AssertReadableAsync(WriteLoad load)
+    {
+        await using var client = await RespConnection.ConnectAsync(_proxy!.Port);
+        foreach (var (key, value) in load.Acknowledged)
+            Assert.Equal($"${value.Length}\r\n{value}\r\n", await client.CommandAsync("GET", key));
+        foreach (var key in load.Deleted.Keys)
+            Assert.Equal("$-1\r\n", await client.CommandAsync("GET", key));
+    }
+
+    private Task<EstorajeServerProcess> StartNodeAsync(int i) =>
+        ClusterNodes.StartAsync(_etcd!.Endpoint, "elastic", _dirs[i], "--replicas", Replicas.ToString(CultureInfo.InvariantCulture), "--write-quorum", "2");
+
+    private IEnumerable<EstorajeServerProcess> Running => _nodes.Where(n => n is not null)!;
+
+    // Every running node routes with a ring of `members` ready members, none joining or leaving.
+    private Task WaitForRingAsync(int members) =>
+        ClusterNodes.EventuallyAsync(
+            async () =>
+            {
+                foreach (var node in Running)
+                {
+                    var sync = RespReply.AsMap(await ClusterNodes.CommandAsync(node.Port, "ESTORAJE", "SYNC"));
+                    if (await ClusterNodes.InfoAsync(node.Port, "estoraje_ring_members") != members.ToString(CultureInfo.InvariantCulture) ||
+                        (long)sync["in-transition"]! != 0 || (string)sync["state"]! != "ready" || (long)sync["slots-pending"]! != 0)
+                        return false;
+                }
+
+                return true;
+            },
+            TimeSpan.FromSeconds(60),
+            async () =>
+            {
+                var states = new List<string>();
+                foreach (var node in Running)
+                {
+                    var sync = RespReply.AsMap(await ClusterNodes.CommandAsync(node.Port, "ESTORAJE", "SYNC"));
+                    states.Add($"{node.Port}: ring {await ClusterNodes.InfoAsync(node.Port, "estoraje_ring_members")}, {string.Join(", ", sync.Select(kv => $"{kv.Key}={kv.Value}"))}");
+                }
+
+                return $"the ring did not settle at {members} members: {string.Join(" | ", states)}";
+            });
+
+    // Every slot is held by exactly N running nodes (roles from ESTORAJE DIGEST), whose copies are equal.
+    private async Task AssertSlotsAsync(int members)
+    {
+        var description = "";
+        await ClusterNodes.EventuallyAsync(
+            async () =>
+            {
+                var perNode = new List<(string Role, string Digest)[]>();
+                foreach (var node in Running)
+                    perNode.Add(await AllDigestsAsync(node.Port));
+                var bad = new List<string>();
+                for (var slot = 0; slot < 16384 && bad.Count < 3; slot++)
+                {
+                    var holders = perNode.Where(n => n[slot].Role != "none").Select(n => n[slot].Digest).ToList();
+                    if (holders.Count != Math.Min(Replicas, members) || holders.Distinct().Count() != 1)
+                        bad.Add($"slot {slot}: [{string.Join(", ", perNode.Select(n => $"{n[slot].Role} {n[slot].Digest}"))}]");
+                }
+
+                description = string.Join("; ", bad);
+                if (bad.Count > 0)
+                    description += await ListSlotAsync(int.Parse(bad[0].Split(' ', ':')[1], CultureInfo.InvariantCulture));
+                return bad.Count == 0;
+            },
+            TimeSpan.FromSeconds(20),
+            () => Task.FromResult(description));
+    }
+
+    // Each node's listing of one slot (keys, versions), for the failure message.
+    private async Task<string> ListSlotAsync(int slot)
+    {
+        var text = new StringBuilder();
+        foreach (var node in Running)
+        {
+            var members = await ClusterNodes.MembersAsync(node.Port);
+            var self = members.Single(m => (long)m["self"]! == 1);
+            var peer = (string)self["peer-address"]!;
+            await using var link = await RespConnection.ConnectAsync(int.Parse(peer[(peer.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture));
+            await link.CommandAsync("ESTORAJE.PEER", "");
+            text.Append($" | node {node.Port}: {(await link.CommandAsync("ESTORAJE.SLOTSCAN", slot.ToString(CultureInfo.InvariantCulture), "0", "1000")).Replace("\r\n", " ", StringComparison.Ordinal)}");
+            text.Append(string.Join(" / ", node.Output.Split('\n').Where(l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal)).Take(5)));
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task<(string Role, string Digest)[]> AllDigestsAsync(int port)
+    {
+        await using var client = await RespConnection.ConnectAsync(port);
+        var result = new (string, string)[16384];
+        for (var start = 0; start < result.Length; start += 1024)
+        {
+            var batch = new StringBuilder();
+            for (var slot = start; slot < start + 1024; slot++)
+                batch.Append(Encoding.ASCII.GetString(RespConnection.Encode("ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture))));
+            await client.SendAsync(Encoding.ASCII.GetBytes(batch.ToString()));
+            for (var slot = start; slot < start + 1024; slot++)
+            {
+                var map = RespReply.AsMap(RespReply.Parse(await client.ReadReplyAsync(TimeSpan.FromSeconds(15))));
+                result[slot] = ((string)map["role"]!, $"{map["keys"]}/{map["digest"]}");
+            }
+        }
+
+        return result;
+    }
+}
