@@ -66,7 +66,10 @@ public static class ClusterNodes
         }
     }
 
-    /// <summary>Waits until every node in <paramref name="nodes"/> lists exactly <paramref name="expected"/>.</summary>
+    /// <summary>
+    /// Waits until every node in <paramref name="nodes"/> lists exactly <paramref name="expected"/>, all ready (a
+    /// node that joins a running cluster is <c>joining</c> until it has pulled its slots).
+    /// </summary>
     public static Task AllSeeAsync(IReadOnlyList<EstorajeServerProcess> nodes, IReadOnlyCollection<string> expected, TimeSpan timeout)
     {
         var sorted = expected.Order(StringComparer.Ordinal).ToList();
@@ -75,7 +78,9 @@ public static class ClusterNodes
             {
                 foreach (var node in nodes)
                 {
-                    if (!(await MemberIdsAsync(node.Port)).SequenceEqual(sorted))
+                    var members = await MembersAsync(node.Port);
+                    if (!members.Select(m => (string)m["id"]!).Order(StringComparer.Ordinal).SequenceEqual(sorted) ||
+                        members.Any(m => (string)m["state"]! != "ready"))
                         return false;
                 }
 
@@ -86,7 +91,7 @@ public static class ClusterNodes
             {
                 var seen = new List<string>();
                 foreach (var node in nodes)
-                    seen.Add($"port {node.Port} sees [{string.Join(' ', await MemberIdsAsync(node.Port))}]");
+                    seen.Add($"port {node.Port} sees [{string.Join(' ', (await MembersAsync(node.Port)).Select(m => $"{m["id"]}={m["state"]}"))}]");
                 return $"expected [{string.Join(' ', sorted)}]; {string.Join("; ", seen)}";
             });
     }
