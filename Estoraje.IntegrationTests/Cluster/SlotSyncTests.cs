@@ -133,3 +133,83 @@ public sealed class SlotSyncTests : IAsyncLifetime
 
     private static string Key(int i) => "sync:" + i.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>
+/// Anti-entropy (<c>--anti-entropy-interval 1</c>): copies that diverge while every node runs — here one replica is
+/// handed records the others never saw, through its peer port — converge without anyone asking: the newest
+/// record of each key wins everywhere, deletes included.
+/// </summary>
+public sealed class AntiEntropyTests : IAsyncLifetime
+{
+    private const string Secret = "entropy-secret";
+    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly List<EstorajeServerProcess> _nodes = [];
+
+    public async Task InitializeAsync()
+    {
+        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
+        for (var i = 0; i < 3; i++)
+        {
+            _nodes.Add(await EstorajeServerProcess.StartOnPortAsync(_ports[i].Client,
+                "--node-id", $"n{i}", "--members", members, "--peer-port", _ports[i].Peer.ToString(CultureInfo.InvariantCulture),
+                "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "1"));
+        }
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+            await node.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Records_only_one_replica_holds_reach_every_copy_and_a_newer_delete_wins()
+    {
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 0; i < 20; i++)
+                Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"entropy:{i}", "old"));
+        }
+
+        // Node 2 alone gets newer records: values for keys 0..9, deletes of keys 10..19, and a key nobody has.
+        var future = ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_577_836_800_000 + 60_000) << 22).ToString(CultureInfo.InvariantCulture);
+        await using (var peer = await RespConnection.ConnectAsync(_ports[2].Peer))
+        {
+            Assert.Equal("+OK\r\n", await peer.CommandAsync("ESTORAJE.PEER", Secret));
+            for (var i = 0; i < 10; i++)
+                Assert.Equal(":1\r\n", await peer.CommandAsync("ESTORAJE.APPLY", $"entropy:{i}", future, "1", "0", "new"));
+            for (var i = 10; i < 20; i++)
+                Assert.Equal(":1\r\n", await peer.CommandAsync("ESTORAJE.APPLY", $"entropy:{i}", future, "0", "0"));
+            Assert.Equal(":1\r\n", await peer.CommandAsync("ESTORAJE.APPLY", "entropy:only-on-2", future, "1", "0", "lonely"));
+        }
+
+        await ClusterNodes.EventuallyAsync(
+            async () =>
+            {
+                for (var node = 0; node < 3; node++)
+                {
+                    for (var i = 0; i < 20; i++)
+                    {
+                        if (await LocalGetAsync(node, $"entropy:{i}") != (i < 10 ? "$3\r\nnew\r\n" : "$-1\r\n"))
+                            return false;
+                    }
+
+                    if (await LocalGetAsync(node, "entropy:only-on-2") != "$6\r\nlonely\r\n")
+                        return false;
+                }
+
+                return true;
+            },
+            TimeSpan.FromSeconds(20),
+            async () => $"not converged: node 0 has entropy:0 = {await LocalGetAsync(0, "entropy:0")}, entropy:10 = {await LocalGetAsync(0, "entropy:10")}");
+        Assert.True(long.Parse(await ClusterNodes.InfoAsync(_ports[0].Client, "estoraje_sync_keys_pulled"), CultureInfo.InvariantCulture) +
+            long.Parse(await ClusterNodes.InfoAsync(_ports[1].Client, "estoraje_sync_keys_pulled"), CultureInfo.InvariantCulture) > 0);
+    }
+
+    private async Task<string> LocalGetAsync(int node, string key)
+    {
+        await using var link = await RespConnection.ConnectAsync(_ports[node].Peer);
+        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
+        return await link.CommandAsync("GET", key);
+    }
+}

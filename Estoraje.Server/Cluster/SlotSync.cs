@@ -31,6 +31,8 @@ internal sealed partial class SlotSync : BackgroundService
     private const int FetchBatch = 128;
     private static readonly TimeSpan FinishRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LeaveDrain = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
+    private long _lastProgress;
 
     private readonly ServerContext _server;
     private readonly ISlotIndex? _index;
@@ -38,6 +40,11 @@ internal sealed partial class SlotSync : BackgroundService
     private readonly Channel<ClusterView> _views = Channel.CreateUnbounded<ClusterView>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Queue<int> _led = new();
     private readonly Queue<int> _replicated = new();
+    private readonly Channel<bool> _wake = Channel.CreateUnbounded<bool>();
+    private long _maxBytesPerSecond;
+    private long _antiEntropyPasses;
+    private long _bytesPushed;
+    private readonly Queue<(long At, long Moved)> _rate = new();
     private ClusterView? _planned;
     private long _slotsPulled;
     private long _keysPulled;
@@ -51,6 +58,7 @@ internal sealed partial class SlotSync : BackgroundService
         _index = server.Store as ISlotIndex;
         _logger = logger;
         server.SlotSync = this;
+        MaxBytesPerSecond = server.Options.SyncMaxBytesPerSec;
         if (_index is null)
             return;
         // Before any client is served: the slots this node leads are closed from the start.
@@ -75,6 +83,45 @@ internal sealed partial class SlotSync : BackgroundService
 
     private int _pendingCount;
 
+    /// <summary>Whether background pulls (and anti-entropy) are paused; slots this node must lead are still pulled.</summary>
+    public bool Paused { get; private set; }
+
+    /// <summary>Anti-entropy passes started since start.</summary>
+    public long AntiEntropyPasses => Interlocked.Read(ref _antiEntropyPasses);
+
+    /// <summary>Bytes of records moved (fetched and pushed) per second at most, 0 for no cap; changeable at run time.</summary>
+    public long MaxBytesPerSecond
+    {
+        get => Interlocked.Read(ref _maxBytesPerSecond);
+        set => Interlocked.Exchange(ref _maxBytesPerSecond, Math.Max(0, value));
+    }
+
+    /// <summary>Bytes moved per second over the last few seconds.</summary>
+    public long RecentBytesPerSecond
+    {
+        get
+        {
+            var moved = Interlocked.Read(ref _bytesPulled) + Interlocked.Read(ref _bytesPushed);
+            lock (_rate)
+            {
+                var now = _server.Time.GetTimestamp();
+                _rate.Enqueue((now, moved));
+                while (_rate.Count > 2 && _server.Time.GetElapsedTime(_rate.Peek().At, now) > TimeSpan.FromSeconds(5))
+                    _rate.Dequeue();
+                var (at, then) = _rate.Peek();
+                var seconds = _server.Time.GetElapsedTime(at, now).TotalSeconds;
+                return seconds <= 0 ? 0 : (long)((moved - then) / seconds);
+            }
+        }
+    }
+
+    /// <summary>ESTORAJE SYNC PAUSE / RESUME.</summary>
+    public void Pause(bool paused)
+    {
+        Paused = paused;
+        _wake.Writer.TryWrite(true);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (_index is null)
@@ -82,41 +129,90 @@ internal sealed partial class SlotSync : BackgroundService
         try
         {
             await _server.Loaded.WaitAsync(stoppingToken);
+            var nextPass = _server.Time.GetTimestamp();
             while (!stoppingToken.IsCancellationRequested)
             {
                 while (_views.Reader.TryRead(out var view))
                     Plan(view);
-                if (_led.Count + _replicated.Count > 0)
+                while (_wake.Reader.TryRead(out _))
+                {
+                }
+
+                if (_led.Count > 0 || (_replicated.Count > 0 && !Paused))
                 {
                     await PullBatchAsync(stoppingToken);
                     continue;
                 }
 
                 // All pulled. A joining or leaving node finishes (retried until its registration takes the change).
-                if (_planned is { SelfState: MemberStates.Joining or MemberStates.Leaving } planned && !_left)
-                {
-                    await FinishAsync(planned, stoppingToken);
-                    using var retry = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-                    retry.CancelAfter(FinishRetry);
-                    try
-                    {
-                        await _views.Reader.WaitToReadAsync(retry.Token);
-                    }
-                    catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-                    {
-                        // No new view: try to finish again.
-                    }
+                var finishing = _planned is { SelfState: MemberStates.Joining or MemberStates.Leaving } && !_left && _replicated.Count == 0;
+                if (finishing)
+                    await FinishAsync(_planned!, stoppingToken);
 
-                    continue;
+                // Anti-entropy: now and then, every slot this node leads is compared with its other replicas.
+                var interval = _server.Options.AntiEntropyInterval;
+                if (!finishing && !Paused && interval > 0 && _server.Time.GetElapsedTime(nextPass) >= TimeSpan.Zero)
+                {
+                    nextPass = _server.Time.GetTimestamp() + (long)(interval * _server.Time.TimestampFrequency);
+                    if (QueueAntiEntropy() > 0)
+                        continue;
                 }
 
-                await _views.Reader.WaitToReadAsync(stoppingToken);
+                var wait = finishing ? FinishRetry : interval > 0 && !Paused ? -_server.Time.GetElapsedTime(nextPass) : Timeout.InfiniteTimeSpan;
+                await WaitAsync(wait, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Shutting down.
         }
+    }
+
+    // Until a new view, a pause or resume, or `wait` passes.
+    private async Task WaitAsync(TimeSpan wait, CancellationToken stoppingToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        if (wait != Timeout.InfiniteTimeSpan)
+            timeout.CancelAfter(wait < TimeSpan.Zero ? TimeSpan.Zero : wait);
+        try
+        {
+            await Task.WhenAny(_views.Reader.WaitToReadAsync(timeout.Token).AsTask(), _wake.Reader.WaitToReadAsync(timeout.Token).AsTask());
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Time to look again.
+        }
+    }
+
+    // Queues every slot this node leads (with other replicas to compare with) for a digest comparison.
+    private int QueueAntiEntropy()
+    {
+        var view = _planned;
+        if (view is null || view.SelfState != MemberStates.Ready)
+            return 0;
+        var queued = 0;
+        for (var slot = 0; slot < KeySlot.Count; slot++)
+        {
+            if (Position(view, slot) == 0)
+            {
+                _replicated.Enqueue(slot);
+                queued++;
+            }
+        }
+
+        if (queued > 0)
+            Interlocked.Increment(ref _antiEntropyPasses);
+        Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
+        return queued;
+    }
+
+    // The bandwidth cap: once `bytes` more have moved, waits as long as moving them at the cap takes.
+    private async Task ThrottleAsync(long bytes, CancellationToken stoppingToken)
+    {
+        var cap = MaxBytesPerSecond;
+        if (cap <= 0 || bytes <= 0)
+            return;
+        await Task.Delay(TimeSpan.FromSeconds((double)bytes / cap), _server.Time, stoppingToken);
     }
 
     // Compares the new view with the last one planned: slots newly led are closed and queued first, slots newly
@@ -215,6 +311,11 @@ internal sealed partial class SlotSync : BackgroundService
             _server.Router.Gate.Open(slot);
         Interlocked.Add(ref _slotsPulled, slots.Count);
         Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
+        if (_server.Time.GetElapsedTime(_lastProgress) >= ProgressInterval && _pendingCount > 0)
+        {
+            _lastProgress = _server.Time.GetTimestamp();
+            LogProgress(_pendingCount, SlotsPulled, KeysPulled, KeysPushed, RecentBytesPerSecond);
+        }
         if (queue == _led && _led.Count == 0)
             LogLedReady(_server.Router.Gate.ClosedCount);
     }
@@ -293,16 +394,19 @@ internal sealed partial class SlotSync : BackgroundService
             for (var i = 0; i < newer.Count; i += FetchBatch)
             {
                 var keys = newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i));
-                Apply(await router.SyncAsync(source, Encode("ESTORAJE.FETCH", keys)));
+                var records = await router.SyncAsync(source, Encode("ESTORAJE.FETCH", keys));
+                Apply(records);
+                await ThrottleAsync(records.Length, stoppingToken);
             }
 
-            await PushAsync(source, slot, theirs);
+            await ThrottleAsync(await PushAsync(source, slot, theirs), stoppingToken);
         }
     }
 
     // Sends `source` every record of `slot` this node holds newer than the source's listing says it does.
-    private async Task PushAsync(ClusterMember source, int slot, Dictionary<byte[], long> theirs)
+    private async Task<long> PushAsync(ClusterMember source, int slot, Dictionary<byte[], long> theirs)
     {
+        long bytes = 0;
         var entries = new List<SlotEntry>();
         ulong cursor = 0;
         do
@@ -318,11 +422,16 @@ internal sealed partial class SlotSync : BackgroundService
                 continue;
             var buffer = new ArrayBufferWriter<byte>();
             if (Records.Write(new RespWriter(buffer), _server.Store, entry.Key, "ESTORAJE.APPLY"u8))
+            {
                 sent.Add(_server.Router.CopyAsync(source, buffer.WrittenSpan.ToArray()));
+                bytes += buffer.WrittenCount;
+            }
         }
 
         await Task.WhenAll(sent);
         Interlocked.Add(ref _keysPushed, sent.Count);
+        Interlocked.Add(ref _bytesPushed, bytes);
+        return bytes;
     }
 
     private static string Text(long value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -400,6 +509,9 @@ internal sealed partial class SlotSync : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync for ring epoch {Epoch} ({State}): {Led} slots to pull before leading them, {Replicated} to pull as a replica")]
     private partial void LogPlanned(long epoch, string state, int led, int replicated);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync: {Pending} slots pending; {Slots} slots compared, {Pulled} records pulled and {Pushed} pushed so far, {Rate} bytes/s")]
+    private partial void LogProgress(int pending, long slots, long pulled, long pushed, long rate);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slot sync: could not turn this node ready in etcd (will retry): {Reason}")]
     private partial void LogFinishFailed(string reason);

@@ -115,7 +115,7 @@ internal sealed class CommandTable
             new("locate", 3, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
             new("ring", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
             new("digest", 3, Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the key count and digest of this node's copy of a slot.", Cluster.SlotSyncCommands.Digest),
-            new("sync", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns this node's slot sync progress.", EstorajeCommands.Sync),
+            new("sync", -2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns this node's slot sync progress, or pauses or resumes its background part.", EstorajeCommands.Sync),
             new("leave", 2, Admin | NoScript | Dangerous, 0, 0, 0, "cluster", "7.0.0", "Hands this node's slots to the other members, then deregisters and stops.", EstorajeCommands.Leave),
             new("forget", 3, Admin | NoScript | Dangerous, 0, 0, 0, "cluster", "7.0.0", "Removes a dead member's registration.", EstorajeCommands.Forget),
             new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),

@@ -141,14 +141,42 @@ internal static class EstorajeCommands
         client.Defer(ReplyAsync(membership.ForgetAsync(id, CancellationToken.None), "ERR no such member"));
     }
 
-    /// <summary>ESTORAJE SYNC: this node's slot sync progress.</summary>
+    /// <summary>ESTORAJE SYNC [PAUSE|RESUME]: this node's slot sync progress; PAUSE and RESUME its background pulls.</summary>
     public static void Sync(ClientSession client, RespRequest request)
     {
         var server = client.Server;
         var sync = server.SlotSync;
+        if (request.Count > 3)
+        {
+            client.Writer.WriteError(Errors.Syntax);
+            return;
+        }
+
+        if (request.Count == 3)
+        {
+            var action = request.GetString(2).ToUpperInvariant();
+            if (action is not ("PAUSE" or "RESUME"))
+            {
+                client.Writer.WriteError(Errors.Syntax);
+                return;
+            }
+
+            sync?.Pause(action == "PAUSE");
+            client.Writer.WriteOk();
+            return;
+        }
+
         var view = server.Membership.Current;
         var w = client.Writer;
-        w.WriteMapHeader(8);
+        w.WriteMapHeader(12);
+        w.WriteBulkString("paused");
+        w.WriteInteger(sync?.Paused == true ? 1 : 0);
+        w.WriteBulkString("anti-entropy-passes");
+        w.WriteInteger(sync?.AntiEntropyPasses ?? 0);
+        w.WriteBulkString("max-bytes-per-sec");
+        w.WriteInteger(sync?.MaxBytesPerSecond ?? 0);
+        w.WriteBulkString("rate-bytes-per-sec");
+        w.WriteInteger(sync?.RecentBytesPerSecond ?? 0);
         w.WriteBulkString("state");
         w.WriteBulkString(view.SelfState);
         w.WriteBulkString("in-transition");
@@ -189,8 +217,8 @@ internal static class EstorajeCommands
         "    Return the ring epoch (etcd revision), its members and the slots each holds.",
         "DIGEST <slot>",
         "    Return the key count and digest of this node's copy of <slot>, and its role for the slot.",
-        "SYNC",
-        "    Return this node's slot sync progress.",
+        "SYNC [PAUSE|RESUME]",
+        "    Return this node's slot sync progress; pause or resume its background pulls and anti-entropy.",
         "LEAVE",
         "    Hand this node's slots to the other members, then deregister and stop.",
         "FORGET <node-id>",

@@ -545,6 +545,8 @@ internal static class ConfigParameters
         new("hz", s => s.Options.Hz.ToString(CultureInfo.InvariantCulture), (s, v) => s.Options.Hz = (int)Math.Clamp(ParseInteger(v), 1, 500), Integer(0, int.MaxValue)),
         new("proto-max-bulk-len", s => s.Options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, bulk: ParseMemory(v)), Memory(1024 * 1024, long.MaxValue)),
         new("client-query-buffer-limit", s => s.Options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture), (s, v) => SetLimits(s, query: ParseMemory(v)), Memory(1024 * 1024, long.MaxValue)),
+        new("sync-max-bytes-per-sec", s => s.Options.SyncMaxBytesPerSec.ToString(CultureInfo.InvariantCulture), SetSyncCap, Memory(0, long.MaxValue)),
+        new("anti-entropy-interval", s => s.Options.AntiEntropyInterval.ToString(CultureInfo.InvariantCulture)),
         new("storage", s => s.Options.Storage),
         new("databases", _ => "1"),
         new("save", _ => ""),
@@ -570,6 +572,13 @@ internal static class ConfigParameters
     }
 
     // Redis's numeric configs: an integer as string2ll reads it, then the bounds, with Redis's messages.
+    private static void SetSyncCap(ServerContext server, string value)
+    {
+        server.Options.SyncMaxBytesPerSec = ParseMemory(value);
+        if (server.SlotSync is { } sync)
+            sync.MaxBytesPerSecond = server.Options.SyncMaxBytesPerSec;
+    }
+
     private static Func<string, string?> Integer(long min, long max) => value =>
         !RespInteger.TryParse(Encoding.ASCII.GetBytes(value), out var n) ? "argument couldn't be parsed into an integer"
         : n < min || n > max ? $"argument must be between {min} and {max} inclusive"

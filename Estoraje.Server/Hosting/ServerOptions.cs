@@ -86,6 +86,12 @@ public sealed class ServerOptions
     /// <summary>Whether reads run on any replica that holds the slot (<c>--read-from replica</c>).</summary>
     public bool ReadFromReplica => ReadFrom == "replica";
 
+    /// <summary>Seconds between anti-entropy passes (every slot a node leads compared with its replicas); 0: none.</summary>
+    public int AntiEntropyInterval { get; set; } = 60;
+
+    /// <summary>Bytes per second slot sync may move (fetched and pushed records); 0: no cap.</summary>
+    public long SyncMaxBytesPerSec { get; set; }
+
     /// <summary>TTL in seconds of the etcd lease that keeps this node registered.</summary>
     public int LeaseTtl { get; set; } = 5;
 
@@ -116,6 +122,8 @@ public sealed class ServerOptions
             return $"--write-quorum must be between 1 and --replicas ({Replicas}) (got {WriteQuorum}).";
         if (ReadFrom is not ("primary" or "replica"))
             return $"--read-from must be primary or replica (got '{ReadFrom}').";
+        if (AntiEntropyInterval < 0 || SyncMaxBytesPerSec < 0)
+            return "--anti-entropy-interval and --sync-max-bytes-per-sec must not be negative.";
         if (LeaseTtl < 1)
             return $"--lease-ttl must be at least 1 second (got {LeaseTtl}).";
         if (!(Weight > 0) || double.IsInfinity(Weight))
@@ -159,6 +167,8 @@ public sealed class ServerOptions
         ["--write-quorum"] = nameof(WriteQuorum),
         ["--lease-ttl"] = nameof(LeaseTtl),
         ["--read-from"] = nameof(ReadFrom),
+        ["--anti-entropy-interval"] = nameof(AntiEntropyInterval),
+        ["--sync-max-bytes-per-sec"] = nameof(SyncMaxBytesPerSec),
         ["--cluster-secret"] = nameof(ClusterSecret),
     };
 
