@@ -116,6 +116,54 @@ public sealed class SlotSyncTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_replica_whose_files_were_damaged_while_it_was_down_is_repaired_when_it_comes_back()
+    {
+        const int Keys = 400;
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 0; i < Keys; i++)
+                Assert.Equal("+OK\r\n", await client.CommandAsync("SET", Key(i), new string('v', 200) + i.ToString(CultureInfo.InvariantCulture)));
+            Assert.Equal(":1\r\n", await client.CommandAsync("DEL", Key(0)));
+        }
+
+        await _nodes[2]!.DisposeAsync();
+        _nodes[2] = null;
+        var written = new Dictionary<int, string>();
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 1; i < Keys; i += 3)
+            {
+                if (await client.CommandAsync("SET", Key(i), "changed") == "+OK\r\n")
+                    written[i] = "changed";
+            }
+        }
+
+        // While it is down: its segments lose their second half and a stretch in the middle is overwritten.
+        foreach (var segment in Directory.GetFiles(_dirs[2], "*.seg"))
+        {
+            var bytes = await File.ReadAllBytesAsync(segment);
+            Array.Fill(bytes, (byte)0xAB, bytes.Length / 4, Math.Min(4096, bytes.Length / 8));
+            await File.WriteAllBytesAsync(segment, bytes[..(bytes.Length / 2)]);
+        }
+
+        foreach (var hint in Directory.GetFiles(_dirs[2], "*.hint"))
+            File.Delete(hint);
+
+        _nodes[2] = await StartAsync(2);
+        await ClusterNodes.EventuallyAsync(
+            async () => await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending") == "0",
+            TimeSpan.FromSeconds(30),
+            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending"));
+
+        for (var i = 0; i < Keys; i++)
+        {
+            var want = i == 0 ? "$-1\r\n" : written.TryGetValue(i, out var value) ? $"${value.Length}\r\n{value}\r\n"
+                : $"${200 + i.ToString(CultureInfo.InvariantCulture).Length}\r\n{new string('v', 200)}{i}\r\n";
+            Assert.Equal(want, await LocalGetAsync(2, Key(i)));
+        }
+    }
+
     private Task<EstorajeServerProcess> StartAsync(int node)
     {
         var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
