@@ -78,6 +78,31 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
         await AssertReadableAsync(grow);
     }
 
+    [Fact]
+    public async Task A_killed_node_of_four_has_its_copies_restored_by_the_survivors_and_catches_up_when_restarted()
+    {
+        _nodes[3] = await StartNodeAsync(3);
+        await WaitForRingAsync(4);
+        var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "crash", mixed: true);
+        await load.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
+
+        await _nodes[3]!.DisposeAsync(); // kill -9; nothing is restarted: the survivors restore three copies
+        _nodes[3] = null;
+        await WaitForRingAsync(3);
+        await load.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
+        await load.DisposeAsync();
+        output.WriteLine($"{load.Successes} operations acknowledged, {load.Failures} failed (the dead node's slots until its lease expired)");
+        Assert.Empty(load.WrongReads);
+        await AssertReadableAsync(load);
+        await AssertSlotsAsync(3);
+
+        // Back with its old data: it joins again, catches up, and every slot has three equal copies.
+        _nodes[3] = await StartNodeAsync(3);
+        await WaitForRingAsync(4);
+        await AssertSlotsAsync(4);
+        await AssertReadableAsync(load);
+    }
+
     // Stops the load, then: no client error, no wrong read, every acknowledged write readable, every deleted key
     // gone, and every slot held by N nodes with equal copies.
     private async Task CheckAsync(WriteLoad load, int members)
