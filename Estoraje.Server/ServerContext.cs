@@ -41,6 +41,9 @@ internal sealed partial class ServerContext
     /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
     public Router Router { get; }
 
+    /// <summary>Records kept for replicas that did not take them (null without a host).</summary>
+    public HintedHandoff? Hints { get; set; }
+
     /// <summary>Slot sync's puller (null until the host creates it; tests without a host have none).</summary>
     public SlotSync? SlotSync { get; set; }
 

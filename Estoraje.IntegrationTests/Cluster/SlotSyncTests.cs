@@ -261,3 +261,78 @@ public sealed class AntiEntropyTests : IAsyncLifetime
         return await link.CommandAsync("GET", key);
     }
 }
+
+/// <summary>
+/// Hinted handoff: while a replica is down, the records it misses wait on the nodes that wrote them and are
+/// delivered once it answers again.
+/// </summary>
+public sealed class HintedHandoffTests : IAsyncLifetime
+{
+    private const string Secret = "hint-secret";
+    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[3];
+
+    public async Task InitializeAsync()
+    {
+        for (var i = 0; i < 3; i++)
+            _nodes[i] = await StartAsync(i);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            if (node is not null)
+                await node.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Records_a_down_replica_missed_are_kept_and_delivered_when_it_is_back()
+    {
+        await _nodes[2]!.DisposeAsync();
+        _nodes[2] = null;
+        var written = new List<int>();
+        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                if (await client.CommandAsync("SET", $"hint:{i}", "v") == "+OK\r\n")
+                    written.Add(i);
+            }
+        }
+
+        Assert.NotEmpty(written);
+        await ClusterNodes.EventuallyAsync(async () => await PendingAsync() >= written.Count, TimeSpan.FromSeconds(10),
+            async () => $"{await PendingAsync()} hints for {written.Count} writes");
+
+        _nodes[2] = await StartAsync(2);
+        await ClusterNodes.EventuallyAsync(async () => await PendingAsync() == 0, TimeSpan.FromSeconds(20),
+            async () => $"{await PendingAsync()} hints still pending");
+        var delivered = 0L;
+        for (var node = 0; node < 2; node++)
+            delivered += long.Parse(await ClusterNodes.InfoAsync(_ports[node].Client, "estoraje_hints_delivered"), CultureInfo.InvariantCulture);
+        Assert.True(delivered >= written.Count, $"{delivered} hints delivered for {written.Count} writes");
+
+        await using var link = await RespConnection.ConnectAsync(_ports[2].Peer);
+        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
+        foreach (var i in written)
+            Assert.Equal("$1\r\nv\r\n", await link.CommandAsync("GET", $"hint:{i}"));
+    }
+
+    private async Task<long> PendingAsync()
+    {
+        long total = 0;
+        for (var node = 0; node < 2; node++)
+            total += long.Parse(await ClusterNodes.InfoAsync(_ports[node].Client, "estoraje_hints_pending"), CultureInfo.InvariantCulture);
+        return total;
+    }
+
+    private Task<EstorajeServerProcess> StartAsync(int node)
+    {
+        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
+        return EstorajeServerProcess.StartOnPortAsync(_ports[node].Client,
+            "--node-id", $"n{node}", "--members", members, "--peer-port", _ports[node].Peer.ToString(CultureInfo.InvariantCulture),
+            "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "0");
+    }
+}

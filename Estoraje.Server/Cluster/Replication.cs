@@ -65,8 +65,12 @@ internal static class Replication
             var replicas = view.Ring.ReplicasOf(slot);
             foreach (var member in replicas)
             {
-                if (member != view.SelfIndex)
-                    sent.Add(session.Server.Router.CopyAsync(view.MemberOf(view.Ring, member), apply));
+                if (member == view.SelfIndex)
+                    continue;
+                var target = view.MemberOf(view.Ring, member);
+                var copy = session.Server.Router.CopyAsync(target, apply);
+                session.Server.Hints?.Watch(copy, target, apply);
+                sent.Add(copy);
             }
 
             copies.Add(sent);

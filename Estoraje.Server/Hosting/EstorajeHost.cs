@@ -118,6 +118,7 @@ public static class EstorajeHost
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.Services.AddHostedService<StoreLoader>();
         builder.Services.AddHostedService<SlotSync>();
+        builder.Services.AddHostedService<HintedHandoff>();
         builder.Services.AddHostedService<RespListener>();
         builder.Services.AddHostedService<ActiveExpiry>();
         builder.Services.AddHostedService<BackgroundCompaction>();
