@@ -103,6 +103,25 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
         await AssertReadableAsync(load);
     }
 
+    [Fact]
+    public async Task Sigterm_with_leave_on_shutdown_hands_the_slots_over_before_the_node_exits()
+    {
+        _nodes[3] = await ClusterNodes.StartAsync(_etcd!.Endpoint, "elastic", _dirs[3], "--replicas", "3", "--write-quorum", "2", "--leave-on-shutdown", "true");
+        await WaitForRingAsync(4);
+        var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "sigterm", mixed: true);
+        await load.WaitForSuccessesAsync(500, TimeSpan.FromSeconds(20));
+
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", _nodes[3]!.ProcessId.ToString(CultureInfo.InvariantCulture)]))
+            await term.WaitForExitAsync();
+        Assert.Equal(0, await _nodes[3]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("handing its slots over first", _nodes[3]!.Output, StringComparison.Ordinal);
+        await _nodes[3]!.DisposeAsync();
+        _nodes[3] = null;
+        await WaitForRingAsync(3);
+        await load.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
+        await CheckAsync(load, members: 3);
+    }
+
     // Stops the load, then: no client error, no wrong read, every acknowledged write readable, every deleted key
     // gone, and every slot held by N nodes with equal copies.
     private async Task CheckAsync(WriteLoad load, int members)

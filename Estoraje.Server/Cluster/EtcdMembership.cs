@@ -77,8 +77,13 @@ internal sealed partial class EtcdMembership : BackgroundService, IClusterMember
         await Task.WhenAll(RegisterLoopAsync(stoppingToken), WatchLoopAsync(stoppingToken));
     }
 
+    /// <summary>Runs before the node deregisters on shutdown (with --leave-on-shutdown: hand its slots over first).</summary>
+    public Func<CancellationToken, Task>? BeforeDeregister { get; set; }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        if (BeforeDeregister is { } hook && IsRegistered)
+            await hook(cancellationToken);
         await base.StopAsync(cancellationToken);
         await DeregisterAsync(cancellationToken);
     }

@@ -50,7 +50,7 @@ internal sealed partial class SlotSync : BackgroundService
     private long _keysPulled;
     private long _bytesPulled;
     private long _keysPushed;
-    private bool _left;
+    private readonly TaskCompletionSource _left = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public SlotSync(ServerContext server, ILogger<SlotSync> logger)
     {
@@ -61,6 +61,8 @@ internal sealed partial class SlotSync : BackgroundService
         MaxBytesPerSecond = server.Options.SyncMaxBytesPerSec;
         if (_index is null)
             return;
+        if (server.Options.LeaveOnShutdown && server.Membership is EtcdMembership etcd)
+            etcd.BeforeDeregister = LeaveAsync;
         // Before any client is served: the slots this node leads are closed from the start.
         Plan(server.Membership.Current);
         server.Membership.Changed += view => _views.Writer.TryWrite(view);
@@ -145,7 +147,7 @@ internal sealed partial class SlotSync : BackgroundService
                 }
 
                 // All pulled. A joining or leaving node finishes (retried until its registration takes the change).
-                var finishing = _planned is { SelfState: MemberStates.Joining or MemberStates.Leaving } && !_left && _replicated.Count == 0;
+                var finishing = _planned is { SelfState: MemberStates.Joining or MemberStates.Leaving } && !_left.Task.IsCompleted && _replicated.Count == 0;
                 if (finishing)
                     await FinishAsync(_planned!, stoppingToken);
 
@@ -334,6 +336,25 @@ internal sealed partial class SlotSync : BackgroundService
         }
     }
 
+    /// <summary>
+    /// --leave-on-shutdown: marks this node leaving and completes once every slot it held is synced with the
+    /// replicas that stay (or at once when no other member is ready to take them).
+    /// </summary>
+    public async Task LeaveAsync(CancellationToken ct)
+    {
+        var view = _server.Membership.Current;
+        if (view.SelfState == MemberStates.Ready && !view.Members.Any(m => m.Id != view.SelfId && m.State == MemberStates.Ready))
+            return;
+        if (view.SelfState != MemberStates.Leaving)
+        {
+            LogLeavingOnShutdown(view.SelfId);
+            if (!await _server.Membership.SetStateAsync(MemberStates.Leaving, ct))
+                return;
+        }
+
+        await _left.Task.WaitAsync(ct);
+    }
+
     // Every slot pulled: a joining node turns itself ready (the target ring becomes the ring); a leaving node,
     // whose slots the target replicas now hold, deregisters and stops.
     private async Task FinishAsync(ClusterView view, CancellationToken stoppingToken)
@@ -350,15 +371,15 @@ internal sealed partial class SlotSync : BackgroundService
                 LogFinishFailed(ex.Message);
             }
         }
-        else if (view.SelfState == MemberStates.Leaving && !_left)
+        else if (view.SelfState == MemberStates.Leaving && !_left.Task.IsCompleted)
         {
-            _left = true;
             LogLeft(view.SelfId);
             // Out of the ring first; then, while the others' views catch up, commands they still forward here
             // are served (a write runs here and is copied to the slot's replicas, which no longer include this
             // node); then stop.
             await _server.Membership.DeregisterAsync(stoppingToken);
             await Task.Delay(LeaveDrain, _server.Time, stoppingToken);
+            _left.TrySetResult();
             _server.RequestShutdown();
         }
     }
@@ -515,6 +536,9 @@ internal sealed partial class SlotSync : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slot sync: could not turn this node ready in etcd (will retry): {Reason}")]
     private partial void LogFinishFailed(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} is shutting down with --leave-on-shutdown: handing its slots over first")]
+    private partial void LogLeavingOnShutdown(string id);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} pulled every slot it will hold: it is ready")]
     private partial void LogJoined(string id);

@@ -116,6 +116,9 @@ public static class EstorajeHost
         // The empty builder registers no lifetime: without this, SIGTERM and Ctrl+C would not stop the host.
         builder.Services.AddSingleton<IHostLifetime, Microsoft.Extensions.Hosting.Internal.ConsoleLifetime>();
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // Handing the slots over on SIGTERM takes as long as syncing them does.
+        if (options.LeaveOnShutdown)
+            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromMinutes(30));
         builder.Services.AddHostedService<StoreLoader>();
         builder.Services.AddHostedService<SlotSync>();
         builder.Services.AddHostedService<HintedHandoff>();

@@ -86,6 +86,9 @@ public sealed class ServerOptions
     /// <summary>Whether reads run on any replica that holds the slot (<c>--read-from replica</c>).</summary>
     public bool ReadFromReplica => ReadFrom == "replica";
 
+    /// <summary>On SIGTERM (or SHUTDOWN), hand this node's slots to the others first, as ESTORAJE LEAVE does.</summary>
+    public bool LeaveOnShutdown { get; set; }
+
     /// <summary>Seconds between anti-entropy passes (every slot a node leads compared with its replicas); 0: none.</summary>
     public int AntiEntropyInterval { get; set; } = 60;
 
@@ -167,6 +170,7 @@ public sealed class ServerOptions
         ["--write-quorum"] = nameof(WriteQuorum),
         ["--lease-ttl"] = nameof(LeaseTtl),
         ["--read-from"] = nameof(ReadFrom),
+        ["--leave-on-shutdown"] = nameof(LeaveOnShutdown),
         ["--anti-entropy-interval"] = nameof(AntiEntropyInterval),
         ["--sync-max-bytes-per-sec"] = nameof(SyncMaxBytesPerSec),
         ["--cluster-secret"] = nameof(ClusterSecret),
