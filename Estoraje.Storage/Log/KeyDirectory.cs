@@ -123,11 +123,11 @@ internal sealed class KeyDirectory : IBucketScan, IExpirySample
     public long KeyBytes => _arena.LiveBytes;
 
     /// <summary>
-    /// Bytes held by this directory's arrays: entry pages, buckets, the expiring list, the key arena's chunks and
-    /// the cache slot table (array headers aside). Read without the lock, it may be a little off.
+    /// Bytes held by this directory's arrays: entry pages, buckets, the expiring list and the key arena's chunks
+    /// (array headers aside). The cache slot table is left out: the cache charges it to its budget
+    /// (<see cref="S3FifoCache.NodeOverhead"/>). Read without the lock, it may be a little off.
     /// </summary>
-    public long AllocatedBytes =>
-        (long)_capacity * EntrySize + _buckets.Length * 4L + _expiring.Length * 4L + _arena.AllocatedBytes + _cacheNodes.Length * 12L;
+    public long AllocatedBytes => (long)_capacity * EntrySize + _buckets.Length * 4L + _expiring.Length * 4L + _arena.AllocatedBytes;
 
     /// <summary>The key arena (for tests).</summary>
     internal KeyArena Arena => _arena;

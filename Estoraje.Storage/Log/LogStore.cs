@@ -117,8 +117,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     public static int OverheadPerKey => KeyDirectory.OverheadPerKey;
 
     /// <summary>
-    /// Bytes the key directory holds now, keys included: its entry pages, buckets, expiring lists, key arenas
-    /// and cache slot tables, growth slack and tombstones included. Read without the shard locks.
+    /// Bytes the key directory holds now, keys included: its entry pages, buckets, expiring lists and key arenas,
+    /// growth slack and tombstones included (not the cache's slots: <see cref="CacheBytes"/> counts them). Read
+    /// without the shard locks.
     /// </summary>
     public long KeyDirectoryBytes => SumTables(static t => t.AllocatedBytes);
 
