@@ -22,7 +22,7 @@ public sealed class KeyDirectoryTests
     public void Packed_fields_of_an_entry_do_not_disturb_each_other()
     {
         var e = default(KeyDirectory.Entry);
-        e.Init(key: 7, hash: 3, slot: 16383);
+        e.Use(key: 7, slot: 16383);
         e.Kind = ValueKind.String;
         e.Touch(123_456);
         e.Tombstone = true;
