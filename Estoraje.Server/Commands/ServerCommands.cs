@@ -732,6 +732,7 @@ internal static class InfoText
             {
                 // The log store keeps keys in memory and values on disk; maxmemory bounds the hot-value cache.
                 Line("estoraje_key_overhead_bytes", LogStore.OverheadPerKey);
+                Line("estoraje_key_directory_bytes", log.KeyDirectoryBytes);
                 Line("estoraje_tombstones", log.TombstoneCount);
                 Line("estoraje_tombstone_bytes", log.TombstoneBytes);
                 Line("estoraje_cache_bytes", log.CacheBytes);

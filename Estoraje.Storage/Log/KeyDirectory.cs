@@ -1,4 +1,5 @@
-using System.Numerics;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Estoraje.Storage.Log;
 
@@ -6,118 +7,168 @@ namespace Estoraje.Storage.Log;
 /// One shard of the log store's key directory: key → where its latest record lies, its version, expiry and
 /// type. Values stay on disk (or in the hot-value cache). Deleted and expired keys stay as tombstones until
 /// their grace period ends, so that an older record arriving later (replication, recovery of an older
-/// segment) cannot bring them back. Same layout as <see cref="Memory.KeyTable"/> (chained buckets over a flat
-/// entry array, reverse-binary SCAN cursors, a dense list of expiring keys). Not thread-safe: its shard's
-/// lock guards it.
+/// segment) cannot bring them back. A <see cref="ChainedTable{TEntry}"/>, as <see cref="Memory.KeyTable"/>;
+/// unlike its entries, these hold no reference (keys live in a <see cref="KeyArena"/>, cached values' nodes in a
+/// slot table), so a key costs <see cref="OverheadPerKey"/> bytes beyond its own and the GC never scans the
+/// entries. Not thread-safe: its shard's lock guards it.
 /// </summary>
-internal sealed class KeyDirectory : IBucketScan, IExpirySample
+internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketScan, IExpirySample
 {
+    /// <summary>Bytes of one <see cref="Entry"/> (checked by a test).</summary>
+    public const int EntrySize = 54;
+
     /// <summary>
-    /// Bytes of bookkeeping per key beyond the key's own bytes: the 64-byte entry, its bucket (4 bytes at a
-    /// load factor of one) and the key array's header (24 bytes). Array growth adds slack on top.
+    /// Bytes of bookkeeping per key beyond the key's own bytes, tables full: the entry, its bucket (4 bytes at a
+    /// load factor of one) and the key's length prefix in the arena (one byte under 128 bytes; see
+    /// <see cref="BytesFor"/>). The bucket array doubles: right after it did, a bucket costs 8 bytes per key.
     /// </summary>
-    public const int OverheadPerKey = 64 + 4 + 24;
+    public const int OverheadPerKey = EntrySize + 4 + 1;
 
-    private const int MinBuckets = 4;
-
-    private int[] _buckets = new int[MinBuckets]; // 1-based entry index, 0 = empty
-    private Entry[] _entries = new Entry[MinBuckets];
-    private int _used;       // entries ever handed out (live, tombstone or free)
-    private int _freeList = -1;
-    private int _freeCount;
+    private readonly KeyArena _arena = new();
     private int _tombstones;
-    private int[] _expiring = new int[4];
-    private int _expiringCount;
+
+    // The hot-value cache's nodes of this shard's entries, by the slot an entry holds (0: none). For a slot in
+    // use, _cacheOwners holds its entry's index; for a free one, the next free slot.
+    private CacheNode?[] _cacheNodes = new CacheNode?[1];
+    private int[] _cacheOwners = new int[1];
+    private int _cacheSlots = 1;
+    private int _freeCacheSlot;
 
     /// <summary>
-    /// 64 bytes (checked by a test): four references/longs, seven ints, two bytes and the slot. The last access
-    /// time is in seconds from the store's epoch, which is all OBJECT IDLETIME needs.
+    /// 54 bytes (checked by a test), no reference. The last access is a 24-bit clock in seconds, as Redis's
+    /// LRU clock: idle times are exact up to 194 days. Packing 2 leaves no padding after the 2-byte slot word.
     /// </summary>
-    internal struct Entry
+    [StructLayout(LayoutKind.Sequential, Pack = 2)]
+    internal struct Entry : IChainEntry
     {
-        public byte[]? Key;
-        public CacheNode? Cached;
+        private const uint ClockMask = (1u << 24) - 1;
+        private const ushort SlotMask = 0x3FFF;
+        private const ushort TombstoneFlag = 0x4000;
+        private const ushort UsedFlag = 0x8000;
+
         public long Version;
-        public long ExpiresAt;
-        public int Hash;
-        public int Next;        // next entry index in the bucket chain, -1 = end; in the free list: next free
-        public int ExpiryIndex; // position in _expiring, -1 when the key does not expire (tombstones never do)
         public int Segment;
         public int Offset;      // of the record in its segment
         public int Length;      // of the value
-        public int LastAccess;  // seconds since the store's epoch
-        public ValueKind Kind;
-        public bool Tombstone;
-        public ushort Slot;
+        public uint Key;        // handle of the key in the shard's arena
+        public int CacheSlot;   // of its cached value, 0 = none
+        private uint _clockAndKind;   // last access (24 bits) | kind << 24
+        private ushort _slotAndFlags; // cluster slot (14 bits) | tombstone << 14 | used << 15
 
-        public readonly long RecordSize => RecordFormat.RecordSize(Key!.Length, Length);
+        public long ExpiresAt { readonly get; set; }
+
+        public int Hash { readonly get; set; }
+
+        public int Next { readonly get; set; }
+
+        // Tombstones never expire: -1.
+        public int ExpiryIndex { readonly get; set; }
+
+        public ValueKind Kind
+        {
+            readonly get => (ValueKind)(_clockAndKind >> 24);
+            set => _clockAndKind = (_clockAndKind & ClockMask) | (uint)value << 24;
+        }
+
+        public readonly ushort Slot => (ushort)(_slotAndFlags & SlotMask);
+
+        public bool Tombstone
+        {
+            readonly get => (_slotAndFlags & TombstoneFlag) != 0;
+            set => _slotAndFlags = (ushort)(value ? _slotAndFlags | TombstoneFlag : _slotAndFlags & ~TombstoneFlag);
+        }
+
+        /// <summary>Whether the entry holds a key (live or tombstone), not a free place.</summary>
+        public readonly bool IsUsed => (_slotAndFlags & UsedFlag) != 0;
+
+        /// <summary>Records an access at <paramref name="seconds"/> (the store's clock).</summary>
+        public void Touch(int seconds) => _clockAndKind = (_clockAndKind & ~ClockMask) | ((uint)seconds & ClockMask);
+
+        /// <summary>Seconds since the last access, as of <paramref name="nowSeconds"/>; wraps after 2^24 (194 days).</summary>
+        public readonly int IdleSeconds(int nowSeconds) => (int)((uint)(nowSeconds - (int)(_clockAndKind & ClockMask)) & ClockMask);
+
+        /// <summary>Makes an entry the table just allocated hold a key.</summary>
+        internal void Use(uint key, ushort slot)
+        {
+            Key = key;
+            _slotAndFlags = (ushort)((slot & SlotMask) | UsedFlag);
+        }
     }
 
     /// <summary>Live keys (expired ones not yet reclaimed included), tombstones excluded.</summary>
-    public int Count => _used - _freeCount - _tombstones;
+    public int Count => Occupied - _tombstones;
 
     public int TombstoneCount => _tombstones;
 
-    public int ExpiringCount => _expiringCount;
+    /// <summary>
+    /// Bytes held by this directory's arrays: entry pages, buckets, the expiring list and the key arena's chunks
+    /// (array headers aside). The cache slot table is left out: the cache charges it to its budget
+    /// (<see cref="S3FifoCache.NodeOverhead"/>). Read without the lock, it may be a little off.
+    /// </summary>
+    public long AllocatedBytes => TableBytes + _arena.AllocatedBytes;
 
-    public ref Entry this[int index] => ref _entries[index];
+    /// <summary>The key arena (for tests).</summary>
+    internal KeyArena Arena => _arena;
 
-    /// <summary>Entry index of the key, live or tombstone, or -1.</summary>
+    /// <summary>Bytes a key of <paramref name="keyLength"/> bytes costs in the directory, itself included.</summary>
+    public static int BytesFor(int keyLength) => EntrySize + 4 + KeyArena.RecordSize(keyLength);
+
+    /// <summary>The hash every key is filed under (randomized per process).</summary>
+    public static int Hash(ReadOnlySpan<byte> key)
+    {
+        var h = new HashCode();
+        h.AddBytes(key);
+        return h.ToHashCode();
+    }
+
+    /// <summary>The key of an entry: valid until the next call that adds or removes a key.</summary>
+    public ReadOnlySpan<byte> KeyOf(int index) => _arena.Get(this[index].Key);
+
+    /// <summary>A copy of the key of an entry.</summary>
+    public byte[] KeyArray(int index) => _arena.Get(this[index].Key).ToArray();
+
+    /// <summary>Size of the entry's current record on disk.</summary>
+    public long RecordSize(int index) => RecordFormat.RecordSize(KeyOf(index).Length, this[index].Length);
+
+    /// <summary>Entry index of the key, live or tombstone, or -1. Compares against the arena: allocates nothing.</summary>
     public int Find(ReadOnlySpan<byte> key, int hash)
     {
-        var i = _buckets[hash & (_buckets.Length - 1)] - 1;
-        while (i >= 0)
+        for (var i = Head(hash); i >= 0; i = this[i].Next)
         {
-            ref var e = ref _entries[i];
-            if (e.Hash == hash && key.SequenceEqual(e.Key))
+            ref var e = ref this[i];
+            if (e.Hash == hash && key.SequenceEqual(_arena.Get(e.Key)))
                 return i;
-            i = e.Next;
         }
 
         return -1;
     }
 
-    /// <summary>Adds a new live key (which must not be present) and returns its entry index.</summary>
-    public int Add(byte[] key, int hash, ushort slot)
+    /// <summary>
+    /// Adds a new live key (which must not be present; <paramref name="hash"/> must be its <see cref="Hash"/>)
+    /// and returns its entry index.
+    /// </summary>
+    public int Add(ReadOnlySpan<byte> key, int hash, ushort slot)
     {
-        var total = _used - _freeCount;
-        if (total >= _buckets.Length)
-            Rebuild(_buckets.Length * 2);
-
-        int index;
-        if (_freeCount > 0)
-        {
-            index = _freeList;
-            _freeList = _entries[index].Next;
-            _freeCount--;
-        }
-        else
-        {
-            if (_used == _entries.Length)
-                Array.Resize(ref _entries, _entries.Length * 2);
-            index = _used++;
-        }
-
-        ref var e = ref _entries[index];
-        e.Key = key;
-        e.Hash = hash;
-        e.Slot = slot;
-        e.ExpiryIndex = -1;
-        ref var bucket = ref _buckets[hash & (_buckets.Length - 1)];
-        e.Next = bucket - 1;
-        bucket = index + 1;
+        Debug.Assert(hash == Hash(key), "A key is filed under its Hash: moving keys in the arena finds their entries by it.");
+        var handle = _arena.Add(key);
+        var index = Allocate(hash);
+        this[index].Use(handle, slot);
+        MoveKeys();
         return index;
     }
 
-    /// <summary>Turns a live entry into a tombstone (it keeps its key, version and record position).</summary>
+    /// <summary>
+    /// Turns a live entry into a tombstone (it keeps its key, version and record position). The caller drops
+    /// its cached value from the cache first.
+    /// </summary>
     public void MarkTombstone(int index)
     {
-        ref var e = ref _entries[index];
+        ref var e = ref this[index];
         if (e.Tombstone)
             return;
         SetExpiry(index, 0);
+        SetCached(index, null);
         e.Tombstone = true;
-        e.Cached = null;
         e.Kind = ValueKind.None;
         _tombstones++;
     }
@@ -125,65 +176,76 @@ internal sealed class KeyDirectory : IBucketScan, IExpirySample
     /// <summary>Turns a tombstone back into a live entry (a newer value arrived).</summary>
     public void Revive(int index)
     {
-        ref var e = ref _entries[index];
+        ref var e = ref this[index];
         if (!e.Tombstone)
             return;
         e.Tombstone = false;
         _tombstones--;
     }
 
+    /// <summary>Removes an entry, live or tombstone. Entry indices may change (the table may re-lay out).</summary>
     public void RemoveAt(int index)
     {
-        ref var e = ref _entries[index];
-        ref var bucket = ref _buckets[e.Hash & (_buckets.Length - 1)];
-        var i = bucket - 1;
-        var previous = -1;
-        while (i != index)
-        {
-            previous = i;
-            i = _entries[i].Next;
-        }
-
-        if (previous < 0)
-            bucket = e.Next + 1;
-        else
-            _entries[previous].Next = e.Next;
-
-        SetExpiry(index, 0);
+        ref var e = ref this[index];
+        SetCached(index, null);
         if (e.Tombstone)
             _tombstones--;
-        e = default;
-        e.Next = _freeList;
-        _freeList = index;
-        _freeCount++;
-
-        var total = _used - _freeCount;
-        if (_buckets.Length > MinBuckets && total < _buckets.Length / 8)
-            Rebuild(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, total * 2))));
+        _arena.Free(e.Key);
+        Free(index);
+        MoveKeys();
     }
 
-    public void SetExpiry(int index, long expiresAt)
+    /// <summary>The hot-value cache's node of an entry, or null.</summary>
+    public CacheNode? CachedAt(int index)
     {
-        ref var e = ref _entries[index];
-        e.ExpiresAt = expiresAt;
-        if (expiresAt != 0 && e.ExpiryIndex < 0)
-        {
-            if (_expiringCount == _expiring.Length)
-                Array.Resize(ref _expiring, _expiring.Length * 2);
-            e.ExpiryIndex = _expiringCount;
-            _expiring[_expiringCount++] = index;
-        }
-        else if (expiresAt == 0 && e.ExpiryIndex >= 0)
-        {
-            var last = _expiring[--_expiringCount];
-            _expiring[e.ExpiryIndex] = last;
-            _entries[last].ExpiryIndex = e.ExpiryIndex;
-            e.ExpiryIndex = -1;
-        }
+        var slot = this[index].CacheSlot;
+        return slot == 0 ? null : _cacheNodes[slot];
     }
 
-    /// <summary>Entry index of a random live key that expires, or -1.</summary>
-    public int RandomExpiring(Random random) => _expiringCount == 0 ? -1 : _expiring[random.Next(_expiringCount)];
+    /// <summary>Points an entry at its cached value's node (null: none).</summary>
+    public void SetCached(int index, CacheNode? node)
+    {
+        ref var e = ref this[index];
+        if (e.CacheSlot != 0)
+        {
+            _cacheNodes[e.CacheSlot] = null;
+            _cacheOwners[e.CacheSlot] = _freeCacheSlot;
+            _freeCacheSlot = e.CacheSlot;
+            e.CacheSlot = 0;
+        }
+
+        if (node is null)
+            return;
+        int slot;
+        if (_freeCacheSlot != 0)
+        {
+            slot = _freeCacheSlot;
+            _freeCacheSlot = _cacheOwners[slot];
+        }
+        else
+        {
+            if (_cacheSlots == _cacheNodes.Length)
+            {
+                Array.Resize(ref _cacheNodes, _cacheNodes.Length * 2);
+                Array.Resize(ref _cacheOwners, _cacheOwners.Length * 2);
+            }
+
+            slot = _cacheSlots++;
+        }
+
+        _cacheNodes[slot] = node;
+        _cacheOwners[slot] = index;
+        node.Slot = slot;
+        e.CacheSlot = slot;
+    }
+
+    /// <summary>Forgets a node the cache evicted, if an entry still points at it.</summary>
+    public void Uncache(CacheNode node)
+    {
+        var slot = node.Slot;
+        if (slot > 0 && slot < _cacheSlots && ReferenceEquals(_cacheNodes[slot], node))
+            SetCached(_cacheOwners[slot], null);
+    }
 
     /// <summary>Entry index of a random live key, or -1 when there is none.</summary>
     public int RandomEntry(Random random)
@@ -191,18 +253,19 @@ internal sealed class KeyDirectory : IBucketScan, IExpirySample
         if (Count == 0)
             return -1;
         // Live entries are at least 1/8 of the slots unless tombstones crowd them: draw a few times, then walk.
+        var slots = EntrySlots;
         for (var attempt = 0; attempt < 64; attempt++)
         {
-            var i = random.Next(_used);
-            if (_entries[i].Key is not null && !_entries[i].Tombstone)
+            var i = random.Next(slots);
+            if (this[i].IsUsed && !this[i].Tombstone)
                 return i;
         }
 
-        var start = random.Next(_used);
-        for (var n = 0; n < _used; n++)
+        var start = random.Next(slots);
+        for (var n = 0; n < slots; n++)
         {
-            var i = (start + n) % _used;
-            if (_entries[i].Key is not null && !_entries[i].Tombstone)
+            var i = (start + n) % slots;
+            if (this[i].IsUsed && !this[i].Tombstone)
                 return i;
         }
 
@@ -211,130 +274,101 @@ internal sealed class KeyDirectory : IBucketScan, IExpirySample
 
     public void Clear()
     {
-        _buckets = new int[MinBuckets];
-        _entries = new Entry[MinBuckets];
-        _used = 0;
-        _freeList = -1;
-        _freeCount = 0;
+        Reset();
+        _arena.Clear();
         _tombstones = 0;
-        _expiring = new int[4];
-        _expiringCount = 0;
+        _cacheNodes = new CacheNode?[1];
+        _cacheOwners = new int[1];
+        _cacheSlots = 1;
+        _freeCacheSlot = 0;
     }
 
     /// <summary>
-    /// Visits the bucket at <paramref name="cursor"/>, adding its live keys, and returns the next cursor (0 when
-    /// the walk is over). Reverse-binary increments, as Redis's dictScan, survive resizes between calls.
+    /// Visits the bucket at <paramref name="cursor"/>, adding copies of its live keys, and returns the next
+    /// cursor (0 when the walk is over). Reverse-binary increments, as Redis's dictScan, survive resizes between
+    /// calls.
     /// </summary>
     public ulong ScanBucket(ulong cursor, List<byte[]> keys) => ScanBucket(cursor, keys, -1);
 
     /// <summary>As <see cref="ScanBucket(ulong, List{byte[]})"/>, keeping only keys of <paramref name="slot"/> (-1: all).</summary>
     public ulong ScanBucket(ulong cursor, List<byte[]> keys, int slot)
     {
-        var mask = (ulong)(_buckets.Length - 1);
-        var i = _buckets[(int)(cursor & mask)] - 1;
-        while (i >= 0)
+        var first = Head(cursor, out var next);
+        for (var i = first; i >= 0; i = this[i].Next)
         {
-            ref var e = ref _entries[i];
+            ref var e = ref this[i];
             if (!e.Tombstone && (slot < 0 || e.Slot == slot))
-                keys.Add(e.Key!);
-            i = e.Next;
+                keys.Add(_arena.Get(e.Key).ToArray());
         }
 
-        return NextCursor(cursor, mask);
+        return next;
     }
 
     /// <summary>As <see cref="ScanBucket(ulong, List{byte[]})"/> for one slot, tombstones included, with versions.</summary>
     public ulong ScanSlotBucket(ulong cursor, ushort slot, List<SlotEntry> entries)
     {
-        var mask = (ulong)(_buckets.Length - 1);
-        var i = _buckets[(int)(cursor & mask)] - 1;
-        while (i >= 0)
+        var first = Head(cursor, out var next);
+        for (var i = first; i >= 0; i = this[i].Next)
         {
-            ref var e = ref _entries[i];
+            ref var e = ref this[i];
             if (e.Slot == slot)
-                entries.Add(new SlotEntry(e.Key!, e.Version, e.Tombstone));
-            i = e.Next;
+                entries.Add(new SlotEntry(_arena.Get(e.Key).ToArray(), e.Version, e.Tombstone));
         }
 
-        return NextCursor(cursor, mask);
+        return next;
     }
 
     /// <summary>
-    /// Visits one bucket, adding the keys of tombstones whose deletion (or expiry) is older than
+    /// Visits one bucket, adding copies of the keys of tombstones whose deletion (or expiry) is older than
     /// <paramref name="cutoffMs"/>; returns the next cursor.
     /// </summary>
     public ulong CollectStaleTombstones(ulong cursor, long cutoffMs, List<byte[]> keys)
     {
-        var mask = (ulong)(_buckets.Length - 1);
-        var i = _buckets[(int)(cursor & mask)] - 1;
-        while (i >= 0)
+        var first = Head(cursor, out var next);
+        for (var i = first; i >= 0; i = this[i].Next)
         {
-            ref var e = ref _entries[i];
+            ref var e = ref this[i];
             if (e.Tombstone && HybridClock.TimeOf(e.Version) < cutoffMs && e.ExpiresAt < cutoffMs)
-                keys.Add(e.Key!);
-            i = e.Next;
+                keys.Add(_arena.Get(e.Key).ToArray());
         }
 
-        return NextCursor(cursor, mask);
+        return next;
     }
 
-    /// <summary>Entry indices handed out so far: every used entry is below this (recovery and flush walks).</summary>
-    public int EntrySlots => _used;
-
-    /// <summary>Whether the entry at <paramref name="index"/> holds a key (live or tombstone).</summary>
-    public bool IsUsed(int index) => _entries[index].Key is not null;
-
-    private static ulong NextCursor(ulong cursor, ulong mask)
+    protected override void OnMoved(ref Entry entry, int index)
     {
-        cursor |= ~mask;
-        cursor = Reverse(cursor);
-        cursor++;
-        return Reverse(cursor);
+        if (entry.CacheSlot != 0)
+            _cacheOwners[entry.CacheSlot] = index;
     }
 
-    private static ulong Reverse(ulong v)
+    // Moves the live keys out of every arena chunk that became mostly dead, then releases it. A record's entry is
+    // the one of its key's chain that holds its handle; a record no entry holds is dead.
+    private void MoveKeys()
     {
-        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
-        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
-        return System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
-    }
-
-    // Re-lays the table densely with a new bucket count: drops free slots so the entry array shrinks too.
-    // Entry indices change, so callers never keep one across a call that may add or remove.
-    private void Rebuild(int bucketCount)
-    {
-        var total = _used - _freeCount;
-        var entries = new Entry[Math.Max(MinBuckets, Math.Max(bucketCount, total))];
-        var buckets = new int[bucketCount];
-        var expiring = new int[Math.Max(4, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(1, _expiringCount)))];
-        var n = 0;
-        var x = 0;
-        for (var i = 0; i < _used; i++)
+        while (_arena.TryBeginMove(out var chunk))
         {
-            ref var old = ref _entries[i];
-            if (old.Key is null)
-                continue;
-            ref var e = ref entries[n];
-            e = old;
-            ref var bucket = ref buckets[e.Hash & (bucketCount - 1)];
-            e.Next = bucket - 1;
-            bucket = n + 1;
-            if (e.ExpiryIndex >= 0)
+            var position = 0;
+            while (_arena.NextRecord(chunk, ref position, out var handle, out var key))
             {
-                e.ExpiryIndex = x;
-                expiring[x++] = n;
+                var i = FindHandle(key, handle);
+                if (i < 0)
+                    continue;
+                this[i].Key = _arena.Add(key);
+                _arena.Free(handle);
             }
 
-            n++;
+            _arena.EndMove(chunk);
+        }
+    }
+
+    private int FindHandle(ReadOnlySpan<byte> key, uint handle)
+    {
+        for (var i = Head(Hash(key)); i >= 0; i = this[i].Next)
+        {
+            if (this[i].Key == handle)
+                return i;
         }
 
-        _entries = entries;
-        _buckets = buckets;
-        _used = n;
-        _freeList = -1;
-        _freeCount = 0;
-        _expiring = expiring;
-        _expiringCount = x;
+        return -1;
     }
 }

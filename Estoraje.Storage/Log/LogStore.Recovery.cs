@@ -254,13 +254,13 @@ public sealed partial class LogStore
 
         if (i < 0)
         {
-            i = table.Add(key.ToArray(), hash, (ushort)slot);
-            Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+            i = table.Add(key, hash, (ushort)slot);
+            Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
             _slotCounts[slot]++;
         }
         else
         {
-            Forget(ref table[i]);
+            Forget(table, i);
         }
 
         ref var e = ref table[i];
@@ -276,8 +276,8 @@ public sealed partial class LogStore
         {
             table.Revive(i);
             _slotCounts[slot]++;
-            Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
-            Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+            Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
+            Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
         }
 
         if (dead)
@@ -290,7 +290,7 @@ public sealed partial class LogStore
             table.SetExpiry(i, header.ExpiresAt);
         }
 
-        e.LastAccess = Seconds(now);
+        e.Touch(Seconds(now));
         SetLocation(table, i, segment.Id, offset, header.ValueLength, header.Version);
         _slotDigests[slot] += StableHash.KeyVersion(key, header.Version);
     }
@@ -306,22 +306,22 @@ public sealed partial class LogStore
             for (var i = 0; i < table.EntrySlots; i++)
             {
                 if (table.IsUsed(i) && table[i].Version < version)
-                    keys.Add(table[i].Key!);
+                    keys.Add(table.KeyArray(i));
             }
 
             foreach (var key in keys)
             {
                 var i = table.Find(key, Hash(key));
+                Forget(table, i);
                 ref var e = ref table[i];
-                Forget(ref e);
                 if (e.Tombstone)
                 {
-                    Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+                    Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
                 }
                 else
                 {
                     _slotCounts[e.Slot]--;
-                    Interlocked.Add(ref _liveKeyBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+                    Interlocked.Add(ref _liveKeyBytes, -KeyDirectory.BytesFor(key.Length));
                 }
 
                 table.RemoveAt(i);

@@ -93,40 +93,13 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     public bool IsOpen => Volatile.Read(ref _writer) is not null;
 
     /// <inheritdoc />
-    public long Count
-    {
-        get
-        {
-            long n = 0;
-            foreach (var t in _tables)
-                n += t.Count;
-            return n;
-        }
-    }
+    public long Count => SumTables(static t => t.Count);
 
     /// <inheritdoc />
-    public long ExpiringCount
-    {
-        get
-        {
-            long n = 0;
-            foreach (var t in _tables)
-                n += t.ExpiringCount;
-            return n;
-        }
-    }
+    public long ExpiringCount => SumTables(static t => t.ExpiringCount);
 
     /// <summary>Tombstones held (deleted or expired keys within their grace period).</summary>
-    public long TombstoneCount
-    {
-        get
-        {
-            long n = 0;
-            foreach (var t in _tables)
-                n += t.TombstoneCount;
-            return n;
-        }
-    }
+    public long TombstoneCount => SumTables(static t => t.TombstoneCount);
 
     /// <inheritdoc />
     public long ExpiredTotal => Interlocked.Read(ref _expiredTotal);
@@ -137,8 +110,18 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     /// <summary>Key directory bytes held by tombstones.</summary>
     public long TombstoneBytes => Interlocked.Read(ref _tombstoneBytes);
 
-    /// <summary>Bytes of bookkeeping per key in the key directory, beyond the key itself.</summary>
+    /// <summary>
+    /// Bytes of bookkeeping per key in the key directory, beyond the key itself, its tables full (a key under 128
+    /// bytes; see <see cref="KeyDirectoryBytes"/> for what the directory holds now).
+    /// </summary>
     public static int OverheadPerKey => KeyDirectory.OverheadPerKey;
+
+    /// <summary>
+    /// Bytes the key directory holds now, keys included: its entry pages, buckets, expiring lists and key arenas,
+    /// growth slack and tombstones included (not the cache's slots: <see cref="CacheBytes"/> counts them). Read
+    /// without the shard locks.
+    /// </summary>
+    public long KeyDirectoryBytes => SumTables(static t => t.AllocatedBytes);
 
     /// <summary>Bytes held by the hot-value cache.</summary>
     public long CacheBytes
@@ -217,13 +200,15 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
             var i = FindLive(shard, key, hash, now);
             if (i >= 0)
             {
+                var seconds = Seconds(now);
                 if (touch)
-                    table[i].LastAccess = Seconds(now);
+                    table[i].Touch(seconds);
                 var bytes = ReadValue(shard, i);
                 if (bytes is not null)
                 {
                     ref var e = ref table[i];
-                    value = new StoredValue(e.Kind, bytes, e.Length, e.ExpiresAt, _epochMs + e.LastAccess * 1000L, e.Version);
+                    var lastAccess = _epochMs + (seconds - e.IdleSeconds(seconds)) * 1000L;
+                    value = new StoredValue(e.Kind, bytes, e.Length, e.ExpiresAt, lastAccess, e.Version);
                     return true;
                 }
             }
@@ -243,7 +228,7 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
             var i = FindLive(shard, key, hash, now);
             if (i < 0)
                 return false;
-            _tables[shard][i].LastAccess = Seconds(now);
+            _tables[shard][i].Touch(Seconds(now));
             return true;
         }
     }
@@ -371,7 +356,7 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
                         break;
                     }
 
-                    return table[i].Key;
+                    return table.KeyArray(i);
                 }
             }
 
@@ -437,10 +422,10 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
             if (i < 0)
             {
                 // A delete of a key never seen here still needs its tombstone, against an older value arriving later.
-                i = table.Add(key.ToArray(), hash, (ushort)slot);
+                i = table.Add(key, hash, (ushort)slot);
                 table.MarkTombstone(i);
                 table[i].Version = 0;
-                Interlocked.Add(ref _tombstoneBytes, key.Length + KeyDirectory.OverheadPerKey);
+                Interlocked.Add(ref _tombstoneBytes, KeyDirectory.BytesFor(key.Length));
                 var (segment, offset) = Writer.Append(record.Version, 0, ValueKind.None, RecordFlags.Tombstone, key, default);
                 SetLocation(table, i, segment.Id, offset, 0, record.Version);
                 _slotDigests[slot] += StableHash.KeyVersion(key, record.Version);
@@ -450,7 +435,7 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
             if (table[i].Tombstone)
             {
                 var (segment, offset) = Writer.Append(record.Version, 0, ValueKind.None, RecordFlags.Tombstone, key, default);
-                Forget(ref table[i]);
+                Forget(table, i);
                 table[i].ExpiresAt = 0;
                 SetLocation(table, i, segment.Id, offset, 0, record.Version);
                 _slotDigests[slot] += StableHash.KeyVersion(key, record.Version);
@@ -528,6 +513,14 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         return n;
     }
 
+    private long SumTables(Func<KeyDirectory, long> field)
+    {
+        long n = 0;
+        foreach (var table in _tables)
+            n += field(table);
+        return n;
+    }
+
     private static (int Shard, int Slot, int Hash) Locate(ReadOnlySpan<byte> key)
     {
         var slot = KeySlots.Of(key);
@@ -561,13 +554,13 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     {
         var table = _tables[shard];
         ref var e = ref table[i];
-        if (e.Cached is not null)
-            _caches[shard].Drop(e.Cached);
+        if (table.CachedAt(i) is { } cached)
+            _caches[shard].Drop(cached);
         var expiresAt = e.ExpiresAt;
         table.MarkTombstone(i);
         e.ExpiresAt = expiresAt;
         _slotCounts[e.Slot]--;
-        MoveToTombstoneBytes(e.Key!.Length);
+        MoveToTombstoneBytes(table.KeyOf(i).Length);
         Interlocked.Increment(ref _expiredTotal);
     }
 
@@ -580,50 +573,49 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         CacheNode? previous = null;
         if (i < 0)
         {
-            i = table.Add(key.ToArray(), hash, (ushort)slot);
-            Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+            i = table.Add(key, hash, (ushort)slot);
+            Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
             _slotCounts[slot]++;
         }
         else
         {
-            ref var old = ref table[i];
-            Forget(ref old);
-            previous = old.Cached;
-            if (old.Tombstone)
+            Forget(table, i);
+            previous = table.CachedAt(i);
+            if (table[i].Tombstone)
             {
                 table.Revive(i);
                 _slotCounts[slot]++;
-                Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
-                Interlocked.Add(ref _liveKeyBytes, key.Length + KeyDirectory.OverheadPerKey);
+                Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
+                Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
             }
         }
 
         ref var e = ref table[i];
         e.Kind = kind;
-        e.LastAccess = Seconds(Now);
-        e.Cached = null;
+        e.Touch(Seconds(Now));
+        table.SetCached(i, null);
         SetLocation(table, i, segment.Id, offset, length, version);
         table.SetExpiry(i, expiresAt);
         _slotDigests[slot] += StableHash.KeyVersion(key, version);
 
         // A value just written is likely read soon, and the store owns the array: cache it.
-        var node = _caches[shard].Insert(e.Key!, hash, value, previous);
-        table[i].Cached = node?.Value is null ? null : node;
+        var node = _caches[shard].Insert(hash, value, previous);
+        table.SetCached(i, node?.Value is null ? null : node);
     }
 
     private void WriteTombstone(int shard, int i, long version)
     {
         var table = _tables[shard];
-        ref var e = ref table[i];
-        var (segment, offset) = Writer.Append(version, 0, ValueKind.None, RecordFlags.Tombstone, e.Key, default);
-        Forget(ref e);
-        if (e.Cached is not null)
-            _caches[shard].Drop(e.Cached);
+        var (segment, offset) = Writer.Append(version, 0, ValueKind.None, RecordFlags.Tombstone, table.KeyOf(i), default);
+        Forget(table, i);
+        if (table.CachedAt(i) is { } cached)
+            _caches[shard].Drop(cached);
         table.MarkTombstone(i);
+        ref var e = ref table[i];
         _slotCounts[e.Slot]--;
-        MoveToTombstoneBytes(e.Key!.Length);
+        MoveToTombstoneBytes(table.KeyOf(i).Length);
         SetLocation(table, i, segment.Id, offset, 0, version);
-        _slotDigests[e.Slot] += StableHash.KeyVersion(e.Key, version);
+        _slotDigests[e.Slot] += StableHash.KeyVersion(table.KeyOf(i), version);
     }
 
     private static void SetLocation(KeyDirectory table, int i, int segment, int offset, int length, long version)
@@ -636,18 +628,19 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     }
 
     // The entry's current record is superseded: its bytes are dead and its pair leaves the slot digest.
-    private void Forget(ref KeyDirectory.Entry e)
+    private void Forget(KeyDirectory table, int i)
     {
+        ref var e = ref table[i];
         if (e.Version == 0)
             return;
-        SegmentOf(e.Segment)?.AddDead(e.RecordSize);
-        _slotDigests[e.Slot] -= StableHash.KeyVersion(e.Key, e.Version);
+        SegmentOf(e.Segment)?.AddDead(table.RecordSize(i));
+        _slotDigests[e.Slot] -= StableHash.KeyVersion(table.KeyOf(i), e.Version);
     }
 
     private void MoveToTombstoneBytes(int keyLength)
     {
-        Interlocked.Add(ref _liveKeyBytes, -(keyLength + KeyDirectory.OverheadPerKey));
-        Interlocked.Add(ref _tombstoneBytes, keyLength + KeyDirectory.OverheadPerKey);
+        Interlocked.Add(ref _liveKeyBytes, -KeyDirectory.BytesFor(keyLength));
+        Interlocked.Add(ref _tombstoneBytes, KeyDirectory.BytesFor(keyLength));
     }
 
     // The value of a live entry: from the cache, else from its record on disk (then cached).
@@ -656,19 +649,19 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         var table = _tables[shard];
         ref var e = ref table[i];
         var cache = _caches[shard];
-        if (e.Cached is { Value: { } cached })
+        if (table.CachedAt(i) is { Value: { } cached } hit)
         {
-            S3FifoCache.Touch(e.Cached);
+            S3FifoCache.Touch(hit);
             cache.Hits++;
             return cached;
         }
 
         cache.Misses++;
-        var value = ReadRecordValue(e.Segment, e.Offset, e.Key!.Length, e.Length, e.Version);
+        var value = ReadRecordValue(e.Segment, e.Offset, table.KeyOf(i).Length, e.Length, e.Version);
         if (value is null)
             return null;
-        var node = cache.Insert(e.Key, e.Hash, value, null);
-        table[i].Cached = node?.Value is null ? null : node;
+        var node = cache.Insert(e.Hash, value, null);
+        table.SetCached(i, node?.Value is null ? null : node);
         return value;
     }
 
@@ -704,13 +697,7 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         return null;
     }
 
-    private void OnEvicted(int shard, CacheNode node)
-    {
-        var table = _tables[shard];
-        var i = table.Find(node.Key, node.Hash);
-        if (i >= 0 && ReferenceEquals(table[i].Cached, node))
-            table[i].Cached = null;
-    }
+    private void OnEvicted(int shard, CacheNode node) => _tables[shard].Uncache(node);
 
     // Drops tombstones past their grace period, a few buckets per shard per call.
     private void PurgeTombstones(int bucketsPerShard)
@@ -739,9 +726,8 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
                     var i = table.Find(key, Hash(key));
                     if (i < 0)
                         continue;
-                    ref var e = ref table[i];
-                    Forget(ref e);
-                    Interlocked.Add(ref _tombstoneBytes, -(key.Length + KeyDirectory.OverheadPerKey));
+                    Forget(table, i);
+                    Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
                     table.RemoveAt(i);
                     Interlocked.Increment(ref _purgedTombstones);
                 }
@@ -749,10 +735,5 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         }
     }
 
-    private static int Hash(ReadOnlySpan<byte> key)
-    {
-        var h = new HashCode();
-        h.AddBytes(key);
-        return h.ToHashCode();
-    }
+    private static int Hash(ReadOnlySpan<byte> key) => KeyDirectory.Hash(key);
 }

@@ -1,19 +1,22 @@
 namespace Estoraje.Storage.Log;
 
-/// <summary>A cached value. The key directory entry points at it; the cache's queues own it.</summary>
+/// <summary>
+/// A cached value. The key directory entry points at it through <see cref="Slot"/>; the cache's queues own it.
+/// </summary>
 internal sealed class CacheNode
 {
-    public CacheNode(byte[] key, int hash, byte[] value, int charge)
+    public CacheNode(int hash, byte[] value, int charge)
     {
-        Key = key;
         Hash = hash;
         Value = value;
         Charge = charge;
     }
 
-    public byte[] Key { get; }
-
+    /// <summary>The key's hash (what the ghost queue remembers).</summary>
     public int Hash { get; }
+
+    /// <summary>Its place in the key directory's cache slot table, which leads back to the entry on eviction.</summary>
+    public int Slot { get; set; }
 
     /// <summary>The value, or null once the node is dropped (it leaves its queue when it reaches the tail).</summary>
     public byte[]? Value { get; set; }
@@ -38,8 +41,9 @@ internal sealed class CacheNode
 /// </summary>
 internal sealed class S3FifoCache
 {
-    // A node object (header, two references, ints) and the value array's header.
-    public const int NodeOverhead = 48 + 24;
+    // A node object (header, a reference, ints: 40 bytes), its place in the key directory's cache slot table (a
+    // reference and an int) and the value array's header.
+    public const int NodeOverhead = 40 + 12 + 24;
 
     private const int MaxFrequency = 3;
 
@@ -75,7 +79,7 @@ internal sealed class S3FifoCache
     public long Misses { get; set; }
 
     /// <summary>Caches a value; returns its node, or null when the value is too large to be worth a place.</summary>
-    public CacheNode? Insert(byte[] key, int hash, byte[] value, CacheNode? replacing)
+    public CacheNode? Insert(int hash, byte[] value, CacheNode? replacing)
     {
         var charge = value.Length + NodeOverhead;
         // A value above a quarter of the budget would flush a large part of the cache for one key.
@@ -86,7 +90,7 @@ internal sealed class S3FifoCache
             return null;
         }
 
-        var node = new CacheNode(key, hash, value, charge);
+        var node = new CacheNode(hash, value, charge);
         if (replacing is { Value: not null })
         {
             // A new value of a cached key inherits its place: rewriting a hot key keeps it hot.

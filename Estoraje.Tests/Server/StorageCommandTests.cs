@@ -80,6 +80,23 @@ public sealed class StorageCommandTests : IDisposable
         await holder.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Contains("loading:1\r\n", info, StringComparison.Ordinal);
         Assert.Contains("estoraje_cache_hits:", info, StringComparison.Ordinal);
+        Assert.Contains("estoraje_key_directory_bytes:", info, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Info_memory_reports_the_key_overhead_and_what_the_key_directory_holds()
+    {
+        using var store = LogStore.Open(new LogStoreOptions { Directory = _dir.Path, Fsync = FsyncPolicy.No });
+        var server = Server(store);
+        var empty = store.KeyDirectoryBytes;
+        for (var i = 0; i < 1000; i++)
+            await Run(server, $"SET key:{i} v");
+
+        var info = await Run(server, "INFO memory");
+        Assert.Contains($"estoraje_key_overhead_bytes:{LogStore.OverheadPerKey}\r\n", info, StringComparison.Ordinal);
+        var held = long.Parse(info.Split("estoraje_key_directory_bytes:")[1].Split("\r\n")[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(store.KeyDirectoryBytes, held);
+        Assert.True(held - empty >= 1000 * (long)LogStore.OverheadPerKey, $"{held - empty} bytes for 1000 keys");
     }
 
     private static ServerContext Server(IKeyValueStore store) => new(new ServerOptions(), store, TimeProvider.System, () => { });

@@ -1,10 +1,19 @@
+using System.Runtime.CompilerServices;
 using System.Text;
+using Estoraje.Storage.Log;
 using Estoraje.Storage.Memory;
 
 namespace Estoraje.Tests.Storage;
 
 public sealed class KeyTableTests
 {
+    [Fact]
+    public void A_page_of_entries_of_either_table_stays_off_the_large_object_heap()
+    {
+        Assert.True(1024 * Unsafe.SizeOf<KeyTable.Entry>() < 85_000);
+        Assert.True(1024 * Unsafe.SizeOf<KeyDirectory.Entry>() < 85_000);
+    }
+
     [Fact]
     public void Added_key_is_found_and_removed_key_is_not()
     {

@@ -44,10 +44,10 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public void Key_directory_entry_takes_64_bytes()
+    public void Key_overhead_is_the_directory_entry_its_bucket_and_the_key_length_prefix()
     {
-        Assert.Equal(64, Unsafe.SizeOf<KeyDirectory.Entry>());
-        Assert.Equal(64 + 4 + 24, LogStore.OverheadPerKey);
+        Assert.Equal(54, Unsafe.SizeOf<KeyDirectory.Entry>());
+        Assert.Equal(54 + 4 + 1, LogStore.OverheadPerKey);
     }
 
     [Fact]
@@ -548,6 +548,52 @@ public sealed class LogStoreTests : IDisposable
 
         using var reopened = LogStore.Open(options, _time);
         Assert.False(reopened.Exists("victim"u8));
+    }
+
+    [Fact]
+    public void Key_directory_memory_follows_the_live_keys_under_a_set_and_delete_churn_of_distinct_keys()
+    {
+        const int Live = 2000;
+        var options = new LogStoreOptions
+        {
+            Directory = _dir.Path, Fsync = FsyncPolicy.No, SegmentSize = 1 << 20, TombstoneGrace = TimeSpan.FromSeconds(1),
+            CacheBytes = 0,
+        };
+        using var store = LogStore.Open(options, _time);
+        var random = new Random(3);
+        var live = new List<string>();
+        long afterFirst = 0;
+        var next = 0;
+        // Forty times the live set goes through: each round deletes a random half of the keys (so that every
+        // arena chunk keeps some live keys for a while) and writes as many new ones; the tombstones are purged
+        // once their grace is over.
+        for (var round = 0; round < 80; round++)
+        {
+            for (var n = 0; n < Live / 2 && round > 0; n++)
+            {
+                var at = random.Next(live.Count);
+                Assert.True(store.Remove(Encoding.ASCII.GetBytes(live[at])));
+                live[at] = live[^1];
+                live.RemoveAt(live.Count - 1);
+            }
+
+            while (live.Count < Live)
+            {
+                // One hash tag: every key in one slot, so in one shard of the directory.
+                var key = $"{{sessions}}:{next++}:{new string('s', random.Next(40))}";
+                Set(store, key, "v");
+                live.Add(key);
+            }
+
+            _time.Advance(2000);
+            for (var n = 0; n < 10_000 && store.TombstoneCount > 0; n++)
+                store.ExpireCycle(TimeSpan.FromMinutes(1));
+            Assert.Equal(0, store.TombstoneCount);
+            Assert.Equal(Live, store.Count);
+            if (round == 0)
+                afterFirst = store.KeyDirectoryBytes;
+            Assert.True(store.KeyDirectoryBytes <= 2 * afterFirst, $"round {round}: {store.KeyDirectoryBytes} bytes, {afterFirst} after the first");
+        }
     }
 
     [Fact]

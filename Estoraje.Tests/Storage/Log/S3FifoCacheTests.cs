@@ -77,7 +77,7 @@ public sealed class S3FifoCacheTests(ITestOutputHelper output)
     public void Value_larger_than_a_quarter_of_the_budget_is_not_cached()
     {
         var cache = new S3FifoCache(4 * Charge, _ => { });
-        Assert.Null(cache.Insert([1], 1, new byte[2 * Charge], null));
+        Assert.Null(cache.Insert(1, new byte[2 * Charge], null));
         Assert.Equal(0, cache.Bytes);
     }
 
@@ -161,5 +161,5 @@ public sealed class S3FifoCacheTests(ITestOutputHelper output)
     }
 
     private static CacheNode? Insert(S3FifoCache cache, int key) =>
-        cache.Insert(BitConverter.GetBytes(key), key, new byte[ValueSize], null);
+        cache.Insert(key, new byte[ValueSize], null);
 }
