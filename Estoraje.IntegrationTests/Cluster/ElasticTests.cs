@@ -11,64 +11,44 @@ namespace Estoraje.IntegrationTests.Cluster;
 /// no error, every acknowledged write stays readable, deleted keys stay deleted, and every slot ends with N equal
 /// copies.
 /// </summary>
-public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ElasticTests(ITestOutputHelper output) : EtcdClusterTest(5, "elastic", "--replicas", "3", "--write-quorum", "2")
 {
     private const int Replicas = 3;
-    private readonly List<string> _dirs = [.. Enumerable.Range(0, 5).Select(_ => ClusterNodes.NewDataDir())];
-    private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[5];
-    private EtcdProcess? _etcd;
-    private HaproxyProcess? _proxy;
 
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _etcd = await EtcdProcess.StartAsync();
+        Etcd = await EtcdProcess.StartAsync();
         for (var i = 0; i < 3; i++)
-            _nodes[i] = await StartNodeAsync(i);
+            await StartNodeAsync(i);
         await WaitForRingAsync(3);
         // The load balancer fronts the three nodes that stay; the others join and leave behind it.
-        _proxy = await HaproxyProcess.StartAsync(_nodes.Take(3).Select(n => n!.Port));
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_proxy is not null)
-            await _proxy.DisposeAsync();
-        foreach (var node in _nodes)
-        {
-            if (node is not null)
-                await node.DisposeAsync();
-        }
-
-        if (_etcd is not null)
-            await _etcd.DisposeAsync();
-        foreach (var dir in _dirs)
-            ClusterNodes.DeleteDir(dir);
+        Proxy = await HaproxyProcess.StartAsync(Nodes.Take(3).Select(n => n!.Port));
     }
 
     [Fact]
     public async Task Growing_3_to_5_and_shrinking_back_to_3_under_load_loses_nothing_and_clients_see_no_error()
     {
-        var grow = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "grow", mixed: true);
+        var grow = WriteLoad.Start(Proxy!.Port, writers: 4, prefix: "grow", mixed: true);
         await grow.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
         for (var i = 3; i < 5; i++)
         {
-            _nodes[i] = await StartNodeAsync(i);
+            await StartNodeAsync(i);
             await WaitForRingAsync(i + 1);
             await grow.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
         }
 
         await CheckAsync(grow, members: 5);
-        var shares = (await ClusterNodes.MembersAsync(_nodes[0]!.Port)).Select(m => (long)m["primary-slots"]!).ToList();
+        var shares = (await ClusterNodes.MembersAsync(Nodes[0]!.Port)).Select(m => (long)m["primary-slots"]!).ToList();
         Assert.All(shares, share => Assert.InRange(share, 16384 / 5 * 0.85, 16384 / 5 * 1.15));
 
-        var shrink = WriteLoad.Start(_proxy.Port, writers: 4, prefix: "shrink", mixed: true);
+        var shrink = WriteLoad.Start(Proxy.Port, writers: 4, prefix: "shrink", mixed: true);
         await shrink.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
         for (var i = 4; i >= 3; i--)
         {
-            Assert.Equal("OK", await ClusterNodes.CommandAsync(_nodes[i]!.Port, "ESTORAJE", "LEAVE"));
-            Assert.Equal(0, await _nodes[i]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            await _nodes[i]!.DisposeAsync();
-            _nodes[i] = null;
+            Assert.Equal("OK", await ClusterNodes.CommandAsync(Nodes[i]!.Port, "ESTORAJE", "LEAVE"));
+            Assert.Equal(0, await Nodes[i]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            await Nodes[i]!.DisposeAsync();
+            Nodes[i] = null;
             await WaitForRingAsync(i);
             await shrink.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
         }
@@ -81,13 +61,12 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task A_killed_node_of_four_has_its_copies_restored_by_the_survivors_and_catches_up_when_restarted()
     {
-        _nodes[3] = await StartNodeAsync(3);
+        await StartNodeAsync(3);
         await WaitForRingAsync(4);
-        var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "crash", mixed: true);
+        var load = WriteLoad.Start(Proxy!.Port, writers: 4, prefix: "crash", mixed: true);
         await load.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
 
-        await _nodes[3]!.DisposeAsync(); // kill -9; nothing is restarted: the survivors restore three copies
-        _nodes[3] = null;
+        await KillAsync(3); // kill -9; nothing is restarted: the survivors restore three copies
         await WaitForRingAsync(3);
         await load.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
         await load.DisposeAsync();
@@ -97,7 +76,7 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
         await AssertSlotsAsync(3);
 
         // Back with its old data: it joins again, catches up, and every slot has three equal copies.
-        _nodes[3] = await StartNodeAsync(3);
+        await StartNodeAsync(3);
         await WaitForRingAsync(4);
         await AssertSlotsAsync(4);
         await AssertReadableAsync(load);
@@ -106,17 +85,17 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Sigterm_with_leave_on_shutdown_hands_the_slots_over_before_the_node_exits()
     {
-        _nodes[3] = await ClusterNodes.StartAsync(_etcd!.Endpoint, "elastic", _dirs[3], "--replicas", "3", "--write-quorum", "2", "--leave-on-shutdown", "true");
+        await StartNodeAsync(3, "--leave-on-shutdown", "true");
         await WaitForRingAsync(4);
-        var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "sigterm", mixed: true);
+        var load = WriteLoad.Start(Proxy!.Port, writers: 4, prefix: "sigterm", mixed: true);
         await load.WaitForSuccessesAsync(500, TimeSpan.FromSeconds(20));
 
-        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", _nodes[3]!.ProcessId.ToString(CultureInfo.InvariantCulture)]))
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", Nodes[3]!.ProcessId.ToString(CultureInfo.InvariantCulture)]))
             await term.WaitForExitAsync();
-        Assert.Equal(0, await _nodes[3]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
-        Assert.Contains("handing its slots over first", _nodes[3]!.Output, StringComparison.Ordinal);
-        await _nodes[3]!.DisposeAsync();
-        _nodes[3] = null;
+        Assert.Equal(0, await Nodes[3]!.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("handing its slots over first", Nodes[3]!.Output, StringComparison.Ordinal);
+        await Nodes[3]!.DisposeAsync();
+        Nodes[3] = null;
         await WaitForRingAsync(3);
         await load.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
         await CheckAsync(load, members: 3);
@@ -138,17 +117,12 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
 
     private async Task AssertReadableAsync(WriteLoad load)
     {
-        await using var client = await RespConnection.ConnectAsync(_proxy!.Port);
+        await using var client = await RespConnection.ConnectAsync(Proxy!.Port);
         foreach (var (key, value) in load.Acknowledged)
             Assert.Equal($"${value.Length}\r\n{value}\r\n", await client.CommandAsync("GET", key));
         foreach (var key in load.Deleted.Keys)
             Assert.Equal("$-1\r\n", await client.CommandAsync("GET", key));
     }
-
-    private Task<EstorajeServerProcess> StartNodeAsync(int i) =>
-        ClusterNodes.StartAsync(_etcd!.Endpoint, "elastic", _dirs[i], "--replicas", Replicas.ToString(CultureInfo.InvariantCulture), "--write-quorum", "2");
-
-    private IEnumerable<EstorajeServerProcess> Running => _nodes.Where(n => n is not null)!;
 
     // Every running node routes with a ring of `members` ready members, none joining or leaving.
     private Task WaitForRingAsync(int members) =>
@@ -187,7 +161,7 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 var perNode = new List<(string Role, string Digest)[]>();
                 foreach (var node in Running)
-                    perNode.Add(await AllDigestsAsync(node.Port));
+                    perNode.Add(await SlotDigestsAsync(node.Port));
                 var bad = new List<string>();
                 for (var slot = 0; slot < 16384 && bad.Count < 3; slot++)
                 {
@@ -221,25 +195,5 @@ public sealed class ElasticTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         return text.ToString();
-    }
-
-    private static async Task<(string Role, string Digest)[]> AllDigestsAsync(int port)
-    {
-        await using var client = await RespConnection.ConnectAsync(port);
-        var result = new (string, string)[16384];
-        for (var start = 0; start < result.Length; start += 1024)
-        {
-            var batch = new StringBuilder();
-            for (var slot = start; slot < start + 1024; slot++)
-                batch.Append(Encoding.ASCII.GetString(RespConnection.Encode("ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture))));
-            await client.SendAsync(Encoding.ASCII.GetBytes(batch.ToString()));
-            for (var slot = start; slot < start + 1024; slot++)
-            {
-                var map = RespReply.AsMap(RespReply.Parse(await client.ReadReplyAsync(TimeSpan.FromSeconds(15))));
-                result[slot] = ((string)map["role"]!, $"{map["keys"]}/{map["digest"]}");
-            }
-        }
-
-        return result;
     }
 }

@@ -10,54 +10,33 @@ namespace Estoraje.IntegrationTests.Cluster;
 /// HAProxy: a node killed with kill -9, and etcd itself killed and restarted. No acknowledged write is lost, the
 /// load recovers, and once everything is back every copy of every slot is equal.
 /// </summary>
-public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class FailoverTests(ITestOutputHelper output)
+    : EtcdClusterTest(3, "failover", "--replicas", "3", "--write-quorum", "2", "--cluster-secret", "failover-secret")
 {
-    private readonly List<string> _dirs = [.. Enumerable.Range(0, 3).Select(_ => ClusterNodes.NewDataDir())];
-    private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[3];
-    private EtcdProcess? _etcd;
-    private HaproxyProcess? _proxy;
-
-    public async Task InitializeAsync()
+    public override async Task InitializeAsync()
     {
-        _etcd = await EtcdProcess.StartAsync();
+        Etcd = await EtcdProcess.StartAsync();
         for (var i = 0; i < 3; i++)
-            _nodes[i] = await StartNodeAsync(i);
+            await StartNodeAsync(i);
         var ids = new List<string>();
-        foreach (var node in _nodes)
+        foreach (var node in Nodes)
             ids.Add(await ClusterNodes.NodeIdAsync(node!.Port));
-        await ClusterNodes.AllSeeAsync([.. _nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
-        _proxy = await HaproxyProcess.StartAsync(_nodes.Select(n => n!.Port));
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_proxy is not null)
-            await _proxy.DisposeAsync();
-        foreach (var node in _nodes)
-        {
-            if (node is not null)
-                await node.DisposeAsync();
-        }
-
-        if (_etcd is not null)
-            await _etcd.DisposeAsync();
-        foreach (var dir in _dirs)
-            ClusterNodes.DeleteDir(dir);
+        await ClusterNodes.AllSeeAsync([.. Nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
+        Proxy = await HaproxyProcess.StartAsync(Nodes.Select(n => n!.Port));
     }
 
     [Fact]
     public async Task Kill_9_of_a_node_under_load_loses_no_acknowledged_write_and_its_restart_brings_every_copy_level()
     {
         var ttl = TimeSpan.FromSeconds(ClusterNodes.LeaseTtlSeconds);
-        await using var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "kill");
+        await using var load = WriteLoad.Start(Proxy!.Port, writers: 4, prefix: "kill");
         await load.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
 
         var killedAt = load.Now;
-        await _nodes[2]!.DisposeAsync(); // kill -9
-        _nodes[2] = null;
+        await KillAsync(2);
 
         // The survivors drop the dead node when its lease expires and take over its slots; the load goes on.
-        await ClusterNodes.AllSeeAsync([_nodes[0]!, _nodes[1]!], [await ClusterNodes.NodeIdAsync(_nodes[0]!.Port), await ClusterNodes.NodeIdAsync(_nodes[1]!.Port)], ttl + TimeSpan.FromSeconds(5));
+        await ClusterNodes.AllSeeAsync([Nodes[0]!, Nodes[1]!], [await ClusterNodes.NodeIdAsync(Nodes[0]!.Port), await ClusterNodes.NodeIdAsync(Nodes[1]!.Port)], ttl + TimeSpan.FromSeconds(5));
         await load.WaitForSuccessesAsync(300, ttl + TimeSpan.FromSeconds(10));
         await load.WaitForSuccessesAsync(300, TimeSpan.FromSeconds(20));
         await load.StopAsync();
@@ -67,37 +46,37 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             output.WriteLine(failure);
         Assert.True(recovered < ttl + TimeSpan.FromSeconds(2),
             $"failures went on {recovered.TotalSeconds:F1}s after the kill (lease TTL {ttl.TotalSeconds}s): {string.Join(" | ", load.FailureTexts.TakeLast(5))}");
-        await AssertEveryAcknowledgedWriteIsReadableAsync(load, _nodes[0]!.Port);
+        await AssertEveryAcknowledgedWriteIsReadableAsync(load, Nodes[0]!.Port);
 
         // Back with its data: it catches up on what it missed, and then all three copies of every slot are equal.
-        _nodes[2] = await StartNodeAsync(2);
+        await StartNodeAsync(2);
         await ClusterNodes.EventuallyAsync(
-            async () => await ClusterNodes.InfoAsync(_nodes[2]!.Port, "estoraje_ring_members") == "3" &&
-                await ClusterNodes.InfoAsync(_nodes[2]!.Port, "estoraje_sync_slots_pending") == "0",
+            async () => await ClusterNodes.InfoAsync(Nodes[2]!.Port, "estoraje_ring_members") == "3" &&
+                await ClusterNodes.InfoAsync(Nodes[2]!.Port, "estoraje_sync_slots_pending") == "0",
             TimeSpan.FromSeconds(30),
-            async () => "the restarted node has not caught up: pending " + await ClusterNodes.InfoAsync(_nodes[2]!.Port, "estoraje_sync_slots_pending"));
-        await AssertEveryAcknowledgedWriteIsReadableAsync(load, _nodes[2]!.Port);
+            async () => "the restarted node has not caught up: pending " + await ClusterNodes.InfoAsync(Nodes[2]!.Port, "estoraje_sync_slots_pending"));
+        await AssertEveryAcknowledgedWriteIsReadableAsync(load, Nodes[2]!.Port);
         await AssertAllCopiesEqualAsync();
     }
 
     [Fact]
     public async Task Etcd_killed_and_restarted_under_load_loses_no_acknowledged_write_and_the_cluster_recovers()
     {
-        await using var load = WriteLoad.Start(_proxy!.Port, writers: 4, prefix: "etcd");
+        await using var load = WriteLoad.Start(Proxy!.Port, writers: 4, prefix: "etcd");
         await load.WaitForSuccessesAsync(200, TimeSpan.FromSeconds(20));
 
-        await _etcd!.KillKeepingDataAsync();
+        await Etcd!.KillKeepingDataAsync();
         // The nodes notice (their lease can no longer be kept alive) and stop taking writes.
         await ClusterNodes.EventuallyAsync(
-            async () => await ClusterNodes.InfoAsync(_nodes[0]!.Port, "estoraje_registered") == "0",
+            async () => await ClusterNodes.InfoAsync(Nodes[0]!.Port, "estoraje_registered") == "0",
             TimeSpan.FromSeconds(20),
             () => Task.FromResult("node 0 still believes it is registered with etcd down"));
-        _etcd = await _etcd.StartAgainAsync();
+        Etcd = await Etcd.StartAgainAsync();
 
         await ClusterNodes.EventuallyAsync(
             async () =>
             {
-                foreach (var node in _nodes)
+                foreach (var node in Nodes)
                 {
                     if (await ClusterNodes.InfoAsync(node!.Port, "estoraje_registered") != "1" || await ClusterNodes.InfoAsync(node.Port, "estoraje_ring_members") != "3")
                         return false;
@@ -112,11 +91,8 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"{load.Successes} writes acknowledged, {load.Failures} failed");
         foreach (var failure in load.FailureTexts.Take(10))
             output.WriteLine(failure);
-        await AssertEveryAcknowledgedWriteIsReadableAsync(load, _proxy.Port);
+        await AssertEveryAcknowledgedWriteIsReadableAsync(load, Proxy.Port);
     }
-
-    private Task<EstorajeServerProcess> StartNodeAsync(int i) =>
-        ClusterNodes.StartAsync(_etcd!.Endpoint, "failover", _dirs[i], "--replicas", "3", "--write-quorum", "2", "--cluster-secret", "failover-secret");
 
     private static async Task AssertEveryAcknowledgedWriteIsReadableAsync(WriteLoad load, int port)
     {
@@ -148,34 +124,14 @@ public sealed class FailoverTests(ITestOutputHelper output) : IAsyncLifetime
             async () =>
             {
                 var digests = new List<string[]>();
-                foreach (var node in _nodes)
-                    digests.Add(await AllDigestsAsync(node!.Port));
+                foreach (var node in Nodes)
+                    digests.Add([.. (await SlotDigestsAsync(node!.Port)).Select(d => d.Digest)]);
                 var different = Enumerable.Range(0, digests[0].Length).Where(s => digests[1][s] != digests[0][s] || digests[2][s] != digests[0][s]).ToList();
                 differences = $"{different.Count} slots differ, e.g. " + string.Join("; ", different.Take(3).Select(s => $"slot {s}: {digests[0][s]} {digests[1][s]} {digests[2][s]}"));
                 return different.Count == 0;
             },
             TimeSpan.FromSeconds(20),
             () => Task.FromResult(differences));
-    }
-
-    private static async Task<string[]> AllDigestsAsync(int port)
-    {
-        await using var client = await RespConnection.ConnectAsync(port);
-        var result = new string[16384];
-        for (var start = 0; start < result.Length; start += 1024)
-        {
-            var batch = new StringBuilder();
-            for (var slot = start; slot < start + 1024; slot++)
-                batch.Append(Encoding.ASCII.GetString(RespConnection.Encode("ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture))));
-            await client.SendAsync(Encoding.ASCII.GetBytes(batch.ToString()));
-            for (var slot = start; slot < start + 1024; slot++)
-            {
-                var map = RespReply.AsMap(RespReply.Parse(await client.ReadReplyAsync(TimeSpan.FromSeconds(15))));
-                result[slot] = $"{map["keys"]}/{map["digest"]}";
-            }
-        }
-
-        return result;
     }
 }
 
