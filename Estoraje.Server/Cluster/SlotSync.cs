@@ -32,6 +32,7 @@ internal sealed partial class SlotSync : BackgroundService
     private static readonly TimeSpan FinishRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LeaveDrain = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan DropCheck = TimeSpan.FromSeconds(1);
     private long _lastProgress;
 
     private readonly ServerContext _server;
@@ -40,6 +41,7 @@ internal sealed partial class SlotSync : BackgroundService
     private readonly Channel<ClusterView> _views = Channel.CreateUnbounded<ClusterView>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Queue<int> _led = new();
     private readonly Queue<int> _replicated = new();
+    private readonly Dictionary<int, long> _drops = [];
     private readonly Channel<bool> _wake = Channel.CreateUnbounded<bool>();
     private long _maxBytesPerSecond;
     private long _antiEntropyPasses;
@@ -160,7 +162,10 @@ internal sealed partial class SlotSync : BackgroundService
                         continue;
                 }
 
+                DropDueSlots();
                 var wait = finishing ? FinishRetry : interval > 0 && !Paused ? -_server.Time.GetElapsedTime(nextPass) : Timeout.InfiniteTimeSpan;
+                if (_drops.Count > 0 && (wait == Timeout.InfiniteTimeSpan || wait > DropCheck))
+                    wait = DropCheck;
                 await WaitAsync(wait, stoppingToken);
             }
         }
@@ -229,8 +234,23 @@ internal sealed partial class SlotSync : BackgroundService
         var gate = _server.Router.Gate;
         var leaving = view.SelfState == MemberStates.Leaving;
         var startsLeaving = leaving && previous?.SelfState != MemberStates.Leaving;
+        var member = view.SelfIndex >= 0 || view.TargetSelfIndex >= 0;
+        var dropAt = _server.Time.GetTimestamp() + (long)(_server.Options.DropGrace * _server.Time.TimestampFrequency);
         for (var slot = 0; slot < KeySlot.Count; slot++)
         {
+            // A slot this node held and no longer holds in either ring: its data goes after a grace period, during
+            // which nodes whose views lag may still pull it from here. Never while this node is out of the
+            // cluster altogether (a lost lease): it will hold its slots again when it re-registers.
+            if (!Holds(view, slot))
+            {
+                if (member && previous is not null && Holds(previous, slot))
+                    _drops.TryAdd(slot, dropAt);
+            }
+            else
+            {
+                _drops.Remove(slot);
+            }
+
             var position = Position(view, slot);
             var serving = view.SelfState != MemberStates.Joining;
             if (position != 0 || !serving)
@@ -263,6 +283,32 @@ internal sealed partial class SlotSync : BackgroundService
         Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
         if (previous is null || _led.Count > 0 || startsLeaving || view.SelfState != previous.SelfState)
             LogPlanned(view.Epoch, view.SelfState, _led.Count, _replicated.Count);
+    }
+
+    // Whether this node holds a copy of `slot` in the current or the target ring.
+    private static bool Holds(ClusterView view, int slot) =>
+        (view.SelfIndex >= 0 && view.Ring.ReplicasOf(slot).Contains(view.SelfIndex)) ||
+        (view.TargetSelfIndex >= 0 && view.TargetRing.ReplicasOf(slot).Contains(view.TargetSelfIndex));
+
+    // Drops the data of the slots whose grace period is over and that this node still does not hold.
+    private void DropDueSlots()
+    {
+        if (_drops.Count == 0 || _server.Store is not Storage.Log.LogStore store || _planned is not { } view)
+            return;
+        var now = _server.Time.GetTimestamp();
+        var due = new List<int>();
+        foreach (var (slot, at) in _drops)
+        {
+            if (at <= now && !Holds(view, slot))
+                due.Add(slot);
+        }
+
+        if (due.Count == 0)
+            return;
+        foreach (var slot in due)
+            _drops.Remove(slot);
+        var removed = store.DropSlots(due);
+        LogDropped(due.Count, removed);
     }
 
     // This node's position among the replicas of `slot` in the ring it holds slots by (the target ring while it
@@ -539,6 +585,9 @@ internal sealed partial class SlotSync : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} is shutting down with --leave-on-shutdown: handing its slots over first")]
     private partial void LogLeavingOnShutdown(string id);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Dropped the data of {Slots} slots this node no longer holds ({Keys} keys and tombstones)")]
+    private partial void LogDropped(int slots, int keys);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Id} pulled every slot it will hold: it is ready")]
     private partial void LogJoined(string id);

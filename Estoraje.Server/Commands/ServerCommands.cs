@@ -846,6 +846,7 @@ internal static class InfoText
             Line("estoraje_sync_keys_pulled", sync?.KeysPulled ?? 0);
             Line("estoraje_sync_bytes_pulled", sync?.BytesPulled ?? 0);
             Line("estoraje_sync_keys_pushed", sync?.KeysPushed ?? 0);
+            Line("estoraje_sync_keys_dropped", (server.Store as LogStore)?.DroppedKeys ?? 0);
             Line("estoraje_hints_pending", server.Hints?.Pending ?? 0);
             Line("estoraje_hints_delivered", server.Hints?.Delivered ?? 0);
             Line("estoraje_hints_dropped", server.Hints?.Dropped ?? 0);

@@ -89,6 +89,9 @@ public sealed class ServerOptions
     /// <summary>On SIGTERM (or SHUTDOWN), hand this node's slots to the others first, as ESTORAJE LEAVE does.</summary>
     public bool LeaveOnShutdown { get; set; }
 
+    /// <summary>Seconds a node keeps the data of a slot it no longer holds before dropping it (others may still pull it).</summary>
+    public int DropGrace { get; set; } = 60;
+
     /// <summary>Seconds between anti-entropy passes (every slot a node leads compared with its replicas); 0: none.</summary>
     public int AntiEntropyInterval { get; set; } = 60;
 
@@ -125,8 +128,8 @@ public sealed class ServerOptions
             return $"--write-quorum must be between 1 and --replicas ({Replicas}) (got {WriteQuorum}).";
         if (ReadFrom is not ("primary" or "replica"))
             return $"--read-from must be primary or replica (got '{ReadFrom}').";
-        if (AntiEntropyInterval < 0 || SyncMaxBytesPerSec < 0)
-            return "--anti-entropy-interval and --sync-max-bytes-per-sec must not be negative.";
+        if (AntiEntropyInterval < 0 || SyncMaxBytesPerSec < 0 || DropGrace < 0)
+            return "--anti-entropy-interval, --sync-max-bytes-per-sec and --drop-grace must not be negative.";
         if (LeaseTtl < 1)
             return $"--lease-ttl must be at least 1 second (got {LeaseTtl}).";
         if (!(Weight > 0) || double.IsInfinity(Weight))
@@ -172,6 +175,7 @@ public sealed class ServerOptions
         ["--read-from"] = nameof(ReadFrom),
         ["--leave-on-shutdown"] = nameof(LeaveOnShutdown),
         ["--anti-entropy-interval"] = nameof(AntiEntropyInterval),
+        ["--drop-grace"] = nameof(DropGrace),
         ["--sync-max-bytes-per-sec"] = nameof(SyncMaxBytesPerSec),
         ["--cluster-secret"] = nameof(ClusterSecret),
     };

@@ -214,7 +214,10 @@ public sealed partial class LogStore
         if (header.Version <= Volatile.Read(ref _flushVersion))
             return Fate.Drop;
 
-        var (shard, _, hash) = Locate(key);
+        var (shard, slot, hash) = Locate(key);
+        // A record of a slot dropped after it was written: it no longer counts anywhere.
+        if (UnderFloor(slot, segment))
+            return Fate.Drop;
         lock (_locks[shard])
         {
             var table = _tables[shard];

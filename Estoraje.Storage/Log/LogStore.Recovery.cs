@@ -43,6 +43,7 @@ public sealed partial class LogStore
 
         ids.Sort();
         RemoveStrayHints(directory, ids);
+        LoadFloors();
         var report = new RecoveryReport();
         using (Lock(ulong.MaxValue))
         {
@@ -244,6 +245,12 @@ public sealed partial class LogStore
 
         _clock.Observe(header.Version);
         var (shard, slot, hash) = Locate(key);
+        if (UnderFloor(slot, segment.Id))
+        {
+            segment.AddDead(header.Size);
+            return;
+        }
+
         var table = _tables[shard];
         var i = table.Find(key, hash);
         if (i >= 0 && table[i].Version >= header.Version)

@@ -789,6 +789,49 @@ public sealed class LogStoreTests : IDisposable
             Assert.Throws<IOException>(() => DirectorySync.Flush(Path.Combine(_dir.Path, "missing")));
     }
 
+    [Fact]
+    public void A_dropped_slot_is_gone_for_good_while_records_pulled_later_count_across_restarts_and_compactions()
+    {
+        // Hash tags put "{a}..." in one slot and "{b}..." in another.
+        var dropped = KeySlot.Of("{a}"u8);
+        var kept = KeySlot.Of("{b}"u8);
+        using (var store = Open(segmentSize: 4096))
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                Set(store, $"{{a}}{i}", "old");
+                Set(store, $"{{b}}{i}", "kept");
+            }
+
+            Assert.True(store.Remove("{a}0"u8));
+            Assert.Equal(50, store.DropSlots([dropped]));
+            Assert.Equal(new SlotDigest(0, 0), store.GetSlotDigest(dropped));
+            Assert.Null(Get(store, "{a}1"));
+            Assert.False(store.TryGetVersion("{a}0"u8, out _));
+            Assert.Equal(50, store.GetSlotDigest(kept).Count);
+
+            // The slot is pulled again later: a record older than the drop (its version is the writer's), applied now.
+            var pulled = HybridClock.VersionAt(_time.NowMs - 60_000);
+            Assert.True(store.Apply(new StoreRecord("{a}7"u8.ToArray(), pulled, ValueKind.String, "pulled"u8.ToArray(), 6, 0)));
+        }
+
+        for (var round = 0; round < 2; round++)
+        {
+            using var store = Open(segmentSize: 4096);
+            Assert.Equal("pulled", Get(store, "{a}7"));
+            for (var i = 0; i < 50; i++)
+            {
+                if (i != 7)
+                    Assert.Null(Get(store, $"{{a}}{i}"));
+                Assert.Equal("kept", Get(store, $"{{b}}{i}"));
+            }
+
+            Assert.Equal(1, store.GetSlotDigest(dropped).Count);
+            // Compaction must not carry the dropped records into new segments, where they would count again.
+            store.Compact(0, sealActive: true);
+        }
+    }
+
     private LogStore Open(long segmentSize = 64 * 1024, long cacheBytes = 1 << 20, FsyncPolicy fsync = FsyncPolicy.No) =>
         LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = segmentSize, CacheBytes = cacheBytes, Fsync = fsync }, _time);
 
