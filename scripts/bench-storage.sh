@@ -18,7 +18,7 @@ dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$PWD/.bench
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-free_port() { local p; while :; do p=$((20000 + RANDOM % 20000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
+free_port() { local p; while :; do p=$((20000 + RANDOM % 12000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }; done; }
 now() { date +%s.%N; }
 
 # Waits until the server answers and has loaded its data (INFO loading:0); prints the seconds it took.

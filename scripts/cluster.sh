@@ -5,14 +5,17 @@
 #   scripts/cluster.sh up [n]    publish a Release build, start etcd, n nodes and HAProxy; print the address
 #   scripts/cluster.sh down      stop exactly the processes 'up' started (by the PIDs it recorded)
 #   scripts/cluster.sh status    list them and whether they still run
+#   scripts/cluster.sh add       start one more node that joins the running cluster (not behind HAProxy);
+#                                prints its client port
 #
+# NODE_ARGS adds flags to every node started (e.g. NODE_ARGS="--replicas 2 --maxmemory 64mb").
 # Ports are picked free at start-up (never assumed). Installs etcd and HAProxy from Debian when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD/.cluster"
 pids="$root/pids"
 
-usage() { echo "usage: $0 up [nodes] | down | status" >&2; exit 2; }
+usage() { echo "usage: $0 up [nodes] | add | down | status" >&2; exit 2; }
 
 install_missing() {
   local need=()
@@ -33,7 +36,7 @@ taken=" "
 # not output: a $(...) subshell would forget what was handed out).
 free_port() {
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768+): no clash with outgoing connections
     [[ "$taken" == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       taken+="$port "
@@ -99,6 +102,7 @@ up() {
   free_port
   etcd_peer=$port
   local etcd_url="http://127.0.0.1:$etcd_port" peer_url="http://127.0.0.1:$etcd_peer"
+  echo "$etcd_url" >"$root/etcd-url"
   local pid
   pid=$(start etcd "$root/etcd.log" etcd --name n1 --data-dir "$root/etcd" \
     --listen-client-urls "$etcd_url" --advertise-client-urls "$etcd_url" \
@@ -124,8 +128,9 @@ up() {
     free_port
     ports+=("$port")
     mkdir -p "$root/node$i"
+    # shellcheck disable=SC2086 # NODE_ARGS is a list of flags
     pid=$(start "node$i" "$root/node$i.log" dotnet "$root/bin/estoraje-server.dll" --port "$port" --bind 127.0.0.1 \
-      --dir "$root/node$i" --etcd "$etcd_url" --peer-port "$peer_port")
+      --dir "$root/node$i" --etcd "$etcd_url" --peer-port "$peer_port" ${NODE_ARGS:-})
     echo "node$i       127.0.0.1:$port (PID $pid)"
   done
   for i in $(seq 1 "$n"); do
@@ -157,15 +162,15 @@ up() {
   wait_port haproxy "$pid" "$lb_port" "$root/haproxy.log" || { down; exit 1; }
   echo "haproxy     127.0.0.1:$lb_port (PID $pid)"
 
-  # Every node registered and seen by the first one.
+  # Every node registered, ready (nodes after the first join, then turn ready) and in the first one's ring.
   if command -v redis-cli >/dev/null 2>&1; then
     local members=0
-    for _ in $(seq 1 100); do
-      members=$(redis-cli -p "${ports[0]}" info cluster | tr -d '\r' | awk -F: '$1 == "estoraje_members" { print $2 }')
+    for _ in $(seq 1 300); do
+      members=$(redis-cli -p "${ports[0]}" info cluster | tr -d '\r' | awk -F: '$1 == "estoraje_ring_members" { print $2 }')
       [ "$members" = "$n" ] && break
       sleep 0.1
     done
-    echo "members     $members of $n registered"
+    echo "members     $members of $n ready"
   fi
   echo
   echo "Connect: redis-cli -h 127.0.0.1 -p $lb_port    (StackExchange.Redis: 127.0.0.1:$lb_port)"
@@ -206,6 +211,22 @@ down() {
   rm -f "$pids"
 }
 
+add() {
+  [ -s "$pids" ] && [ -f "$root/etcd-url" ] || { echo "No cluster is up: run '$0 up' first." >&2; exit 1; }
+  local etcd_url i=1 port peer_port pid
+  etcd_url=$(cat "$root/etcd-url")
+  while grep -q "^node$i " "$pids"; do i=$((i + 1)); done
+  free_port
+  peer_port=$port
+  free_port
+  mkdir -p "$root/node$i"
+  # shellcheck disable=SC2086 # NODE_ARGS is a list of flags
+  pid=$(start "node$i" "$root/node$i.log" dotnet "$root/bin/estoraje-server.dll" --port "$port" --bind 127.0.0.1 \
+    --dir "$root/node$i" --etcd "$etcd_url" --peer-port "$peer_port" ${NODE_ARGS:-})
+  wait_port "node$i" "$pid" "$port" "$root/node$i.log" || exit 1
+  echo "node$i       127.0.0.1:$port (PID $pid) joining"
+}
+
 status() {
   [ -s "$pids" ] || { echo "No cluster recorded."; return 0; }
   while read -r name pid; do
@@ -217,5 +238,6 @@ case "${1:-}" in
   up) up "${2:-3}" ;;
   down) down ;;
   status) status ;;
+  add) add ;;
   *) usage ;;
 esac

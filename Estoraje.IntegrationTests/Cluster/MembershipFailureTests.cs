@@ -60,6 +60,18 @@ public sealed class MembershipFailureTests(EtcdFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task Forget_removes_a_dead_nodes_registration_at_once_instead_of_after_its_lease()
+    {
+        // A 30 s lease: only ESTORAJE FORGET can make the others drop the killed node within the deadline.
+        var (nodes, ids) = await StartClusterAsync("forget", 3, "--lease-ttl", "30");
+        await nodes[2].DisposeAsync(); // kill -9
+        Assert.StartsWith("ERR a node cannot forget itself", ((RespError)(await ClusterNodes.CommandAsync(nodes[0].Port, "ESTORAJE", "FORGET", ids[0]))!).Message, StringComparison.Ordinal);
+        Assert.Equal("OK", await ClusterNodes.CommandAsync(nodes[0].Port, "ESTORAJE", "FORGET", ids[2]));
+        await ClusterNodes.AllSeeAsync([nodes[0], nodes[1]], [ids[0], ids[1]], TimeSpan.FromSeconds(5));
+        Assert.StartsWith("ERR no such member", ((RespError)(await ClusterNodes.CommandAsync(nodes[1].Port, "ESTORAJE", "FORGET", ids[2]))!).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_node_whose_etcd_is_unreachable_serves_reads_refuses_writes_and_logs_its_retries()
     {
         var dir = ClusterNodes.NewDataDir();

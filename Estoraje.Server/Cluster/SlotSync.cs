@@ -46,6 +46,7 @@ internal sealed partial class SlotSync : BackgroundService
     private long _maxBytesPerSecond;
     private long _antiEntropyPasses;
     private long _bytesPushed;
+    private long _pullTicks;
     private readonly Queue<(long At, long Moved)> _rate = new();
     private ClusterView? _planned;
     private long _slotsPulled;
@@ -325,7 +326,32 @@ internal sealed partial class SlotSync : BackgroundService
         return ring.ReplicasOf(slot).IndexOf(self);
     }
 
+    /// <summary>Seconds the pending slots should take at the rate slots were pulled so far (0 when none pending).</summary>
+    public long EstimatedSecondsLeft
+    {
+        get
+        {
+            var pending = PendingSlots;
+            var pulled = SlotsPulled;
+            var seconds = TimeSpan.FromTicks(Interlocked.Read(ref _pullTicks)).TotalSeconds;
+            return pending == 0 || pulled == 0 ? 0 : (long)Math.Ceiling(pending * seconds / pulled);
+        }
+    }
+
     private async Task PullBatchAsync(CancellationToken stoppingToken)
+    {
+        var started = _server.Time.GetTimestamp();
+        try
+        {
+            await PullNextBatchAsync(stoppingToken);
+        }
+        finally
+        {
+            Interlocked.Add(ref _pullTicks, _server.Time.GetElapsedTime(started).Ticks);
+        }
+    }
+
+    private async Task PullNextBatchAsync(CancellationToken stoppingToken)
     {
         var queue = _led.Count > 0 ? _led : _replicated;
         var slots = new List<int>(DigestBatch);

@@ -168,7 +168,7 @@ internal static class EstorajeCommands
 
         var view = server.Membership.Current;
         var w = client.Writer;
-        w.WriteMapHeader(12);
+        w.WriteMapHeader(13);
         w.WriteBulkString("paused");
         w.WriteInteger(sync?.Paused == true ? 1 : 0);
         w.WriteBulkString("anti-entropy-passes");
@@ -177,6 +177,8 @@ internal static class EstorajeCommands
         w.WriteInteger(sync?.MaxBytesPerSecond ?? 0);
         w.WriteBulkString("rate-bytes-per-sec");
         w.WriteInteger(sync?.RecentBytesPerSecond ?? 0);
+        w.WriteBulkString("eta-seconds");
+        w.WriteInteger(sync?.EstimatedSecondsLeft ?? 0);
         w.WriteBulkString("state");
         w.WriteBulkString(view.SelfState);
         w.WriteBulkString("in-transition");
