@@ -95,6 +95,11 @@ public sealed class SlotSyncTests : IAsyncLifetime
         var given = await CountAsync(0, "estoraje_hints_delivered") + await CountAsync(1, "estoraje_hints_delivered") +
             await CountAsync(0, "estoraje_sync_keys_pushed") + await CountAsync(1, "estoraje_sync_keys_pushed");
         Assert.True(pulled + given >= missed.Count, $"node 2 pulled {pulled} records and was given {given}; it missed writes of {missed.Count} keys");
+        // Per peer: what came from each of the two others adds up to the total.
+        var peers = RespReply.AsMap(RespReply.AsMap(await ClusterNodes.CommandAsync(_ports[2].Client, "ESTORAJE", "SYNC"))["peers"]);
+        Assert.Equal(pulled, peers.Values.Sum(p => (long)RespReply.AsMap(p)["keys-pulled"]!));
+        Assert.All(peers.Keys, id => Assert.Contains(id, new[] { "n0", "n1" }));
+
         var slots = new HashSet<long>();
         for (var i = 0; i < Keys; i++)
         {
@@ -214,6 +219,22 @@ public sealed class AntiEntropyTests : IAsyncLifetime
     {
         foreach (var node in _nodes)
             await node.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_bandwidth_cap_changes_at_run_time_and_the_background_part_pauses_and_resumes()
+    {
+        var port = _ports[0].Client;
+        Assert.Equal("OK", await ClusterNodes.CommandAsync(port, "CONFIG", "SET", "sync-max-bytes-per-sec", "1mb"));
+        Assert.Equal(new List<object?> { "sync-max-bytes-per-sec", "1048576" }, await ClusterNodes.CommandAsync(port, "CONFIG", "GET", "sync-max-bytes-per-sec"));
+        Assert.Equal(1048576L, RespReply.AsMap(await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC"))["max-bytes-per-sec"]);
+
+        Assert.Equal("OK", await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC", "PAUSE"));
+        Assert.Equal(1L, RespReply.AsMap(await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC"))["paused"]);
+        Assert.Equal("OK", await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC", "RESUME"));
+        Assert.Equal(0L, RespReply.AsMap(await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC"))["paused"]);
+        Assert.StartsWith("ERR syntax error", ((RespError)(await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC", "STOP"))!).Message, StringComparison.Ordinal);
+        Assert.Equal("OK", await ClusterNodes.CommandAsync(port, "CONFIG", "SET", "sync-max-bytes-per-sec", "0"));
     }
 
     [Fact]

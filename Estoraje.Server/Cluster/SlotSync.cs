@@ -42,6 +42,7 @@ internal sealed partial class SlotSync : BackgroundService
     private readonly Queue<int> _led = new();
     private readonly Queue<int> _replicated = new();
     private readonly Dictionary<int, long> _drops = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PeerSyncStats> _peerStats = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateUnbounded<bool>();
     private long _maxBytesPerSecond;
     private long _antiEntropyPasses;
@@ -488,7 +489,10 @@ internal sealed partial class SlotSync : BackgroundService
             {
                 var keys = newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i));
                 var records = await router.SyncAsync(source, Encode("ESTORAJE.FETCH", keys));
-                Apply(records);
+                var (applied, bytes) = Apply(records);
+                var stats = PeerStatsOf(source.Id);
+                Interlocked.Add(ref stats.KeysPulled, applied);
+                Interlocked.Add(ref stats.BytesPulled, bytes);
                 await ThrottleAsync(records.Length, stoppingToken);
             }
 
@@ -524,6 +528,9 @@ internal sealed partial class SlotSync : BackgroundService
         await Task.WhenAll(sent);
         Interlocked.Add(ref _keysPushed, sent.Count);
         Interlocked.Add(ref _bytesPushed, bytes);
+        var stats = PeerStatsOf(source.Id);
+        Interlocked.Add(ref stats.KeysPushed, sent.Count);
+        Interlocked.Add(ref stats.BytesPushed, bytes);
         return bytes;
     }
 
@@ -564,19 +571,30 @@ internal sealed partial class SlotSync : BackgroundService
         return cursor;
     }
 
-    private void Apply(byte[] reply)
+    // Applies fetched records; returns how many were newer here and the bytes read.
+    private (long Applied, long Bytes) Apply(byte[] reply)
     {
         var reader = new ReplyReader(reply);
         var count = reader.ReadArrayHeader();
+        long applied = 0, bytes = 0;
         for (var i = 0; i < count; i++)
         {
             if (Records.Read(ref reader) is not { } record)
                 continue;
             if (_server.Store.Apply(record))
-                Interlocked.Increment(ref _keysPulled);
-            Interlocked.Add(ref _bytesPulled, record.Key.Length + record.Length);
+                applied++;
+            bytes += record.Key.Length + record.Length;
         }
+
+        Interlocked.Add(ref _keysPulled, applied);
+        Interlocked.Add(ref _bytesPulled, bytes);
+        return (applied, bytes);
     }
+
+    /// <summary>Per peer: records and bytes pulled from it and pushed to it since start.</summary>
+    public IReadOnlyDictionary<string, PeerSyncStats> PeerStats => _peerStats;
+
+    private PeerSyncStats PeerStatsOf(string id) => _peerStats.GetOrAdd(id, static _ => new PeerSyncStats());
 
     private static byte[] Encode(string command, List<int> slots)
     {
@@ -626,4 +644,13 @@ internal sealed partial class SlotSync : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slot sync: could not pull {Slots} slots from {Source}: {Reason}")]
     private partial void LogSourceFailed(string source, int slots, string reason);
+}
+
+/// <summary>Slot sync traffic with one peer.</summary>
+internal sealed class PeerSyncStats
+{
+    public long KeysPulled;
+    public long BytesPulled;
+    public long KeysPushed;
+    public long BytesPushed;
 }

@@ -168,7 +168,7 @@ internal static class EstorajeCommands
 
         var view = server.Membership.Current;
         var w = client.Writer;
-        w.WriteMapHeader(13);
+        w.WriteMapHeader(14);
         w.WriteBulkString("paused");
         w.WriteInteger(sync?.Paused == true ? 1 : 0);
         w.WriteBulkString("anti-entropy-passes");
@@ -195,6 +195,22 @@ internal static class EstorajeCommands
         w.WriteInteger(sync?.BytesPulled ?? 0);
         w.WriteBulkString("keys-pushed");
         w.WriteInteger(sync?.KeysPushed ?? 0);
+        var peers = sync?.PeerStats.OrderBy(p => p.Key, StringComparer.Ordinal).ToList() ?? [];
+        w.WriteBulkString("peers");
+        w.WriteMapHeader(peers.Count);
+        foreach (var (id, stats) in peers)
+        {
+            w.WriteBulkString(id);
+            w.WriteMapHeader(4);
+            w.WriteBulkString("keys-pulled");
+            w.WriteInteger(Interlocked.Read(ref stats.KeysPulled));
+            w.WriteBulkString("bytes-pulled");
+            w.WriteInteger(Interlocked.Read(ref stats.BytesPulled));
+            w.WriteBulkString("keys-pushed");
+            w.WriteInteger(Interlocked.Read(ref stats.KeysPushed));
+            w.WriteBulkString("bytes-pushed");
+            w.WriteInteger(Interlocked.Read(ref stats.BytesPushed));
+        }
     }
 
     private static async Task<byte[]> ReplyAsync(Task<bool> change, string error)
