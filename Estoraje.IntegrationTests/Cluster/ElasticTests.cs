@@ -83,6 +83,34 @@ public sealed class ElasticTests(ITestOutputHelper output) : EtcdClusterTest(5, 
     }
 
     [Fact]
+    public async Task Two_nodes_join_at_once_and_one_killed_while_joining_joins_again_when_restarted()
+    {
+        await using (var client = await RespConnection.ConnectAsync(Proxy!.Port))
+        {
+            var batch = new List<byte>();
+            for (var i = 0; i < 20000; i++)
+                batch.AddRange(RespConnection.Encode("SET", $"pair:{i}", new string('p', 100)));
+            await client.SendAsync(batch.ToArray());
+            for (var i = 0; i < 20000; i++)
+                Assert.Equal("+OK\r\n", await client.ReadReplyAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        var joining = new[] { StartNodeAsync(3), StartNodeAsync(4) };
+        await Task.WhenAll(joining);
+        // Node 4 dies while the two pull: its lease expires, and the cluster goes on without it.
+        await KillAsync(4);
+        await WaitForRingAsync(4);
+        await AssertSlotsAsync(4);
+
+        await StartNodeAsync(4);
+        await WaitForRingAsync(5);
+        await AssertSlotsAsync(5);
+        await using var reader = await RespConnection.ConnectAsync(Proxy.Port);
+        for (var i = 0; i < 20000; i += 97)
+            Assert.Equal($"$100\r\n{new string('p', 100)}\r\n", await reader.CommandAsync("GET", $"pair:{i}"));
+    }
+
+    [Fact]
     public async Task Sigterm_with_leave_on_shutdown_hands_the_slots_over_before_the_node_exits()
     {
         await StartNodeAsync(3, "--leave-on-shutdown", "true");
