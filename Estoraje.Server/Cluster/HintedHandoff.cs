@@ -142,13 +142,14 @@ internal sealed partial class HintedHandoff : BackgroundService
 
             if (sent.Any(t => t.Result is [(byte)'-', ..]))
                 return;
+            // Counted before they leave the queue: pending + delivered never dips.
+            Interlocked.Add(ref _delivered, batch.Length);
             lock (peer)
             {
                 for (var i = 0; i < batch.Length && peer.Records.Count > 0; i++)
                     peer.Bytes -= peer.Records.Dequeue().Length;
             }
 
-            Interlocked.Add(ref _delivered, batch.Length);
             LogDelivered(batch.Length, id);
         }
     }
