@@ -593,13 +593,22 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         ref var e = ref table[i];
         e.Kind = kind;
         e.Touch(Seconds(Now));
-        table.SetCached(i, null);
         SetLocation(table, i, segment.Id, offset, length, version);
         table.SetExpiry(i, expiresAt);
         _slotDigests[slot] += StableHash.KeyVersion(key, version);
 
-        // A value just written is likely read soon, and the store owns the array: cache it.
-        var node = _caches[shard].Insert(hash, value, previous);
+        // A value just written is likely read soon, and the store owns the array: cache it. A key already cached
+        // keeps its node (the entry's link to it stays, so an eviction on the way is reported to the entry).
+        var cache = _caches[shard];
+        if (previous is { Value: not null })
+        {
+            if (!cache.Replace(previous, value))
+                table.SetCached(i, null);
+            return;
+        }
+
+        table.SetCached(i, null);
+        var node = cache.Insert(hash, value, previous);
         table.SetCached(i, node?.Value is null ? null : node);
     }
 

@@ -191,7 +191,10 @@ internal sealed class LogWriter : IDisposable
 
         if (SyncedPosition >= position)
             return ValueTask.CompletedTask;
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed by the syncer outside its locks, and its continuation (the connection's flush of its
+        // replies, then its next read) runs there, synchronously: one thread wakes per fsync, not one per
+        // waiter, as Redis writes its replies right after its fsync.
+        var done = new TaskCompletionSource();
         lock (_waitersLock)
         {
             if (_failure is not null)
@@ -253,7 +256,9 @@ internal sealed class LogWriter : IDisposable
     {
         _stopping = true;
         _wake.Set();
-        _syncer?.Join();
+        // The syncer runs connections' continuations: a shutdown started from one must not wait for itself.
+        if (_syncer is not null && _syncer != Thread.CurrentThread)
+            _syncer.Join();
         try
         {
             if (_failure is null)
@@ -335,13 +340,17 @@ internal sealed class LogWriter : IDisposable
 
     private void Fail(Exception ex)
     {
+        List<(long Position, TaskCompletionSource Done)> failed;
         lock (_waitersLock)
         {
             _failure ??= ex;
-            foreach (var (_, done) in _waiters)
-                done.TrySetException(ex);
+            failed = [.. _waiters];
             _waiters.Clear();
         }
+
+        // Fail runs where the write failed, under the writer's lock and maybe a shard's: the continuations run elsewhere.
+        foreach (var (_, done) in failed)
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.Done.TrySetException(state.Error), (Done: done, Error: ex), preferLocal: false);
     }
 
     private void ThrowIfFailed()
@@ -389,25 +398,41 @@ internal sealed class LogWriter : IDisposable
         }
     }
 
+    // Only the syncer runs the continuations inline: Sync and StartOver are called under store locks (FLUSHALL
+    // holds every shard's), where a connection's next batch must not run; they hand theirs to the thread pool.
     private void ReleaseWaiters(long synced)
     {
-        var more = false;
+        List<TaskCompletionSource>? released = null;
         lock (_waitersLock)
         {
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].Position <= synced)
                 {
-                    _waiters[i].Done.TrySetResult();
+                    (released ??= []).Add(_waiters[i].Done);
                     _waiters[i] = _waiters[^1];
                     _waiters.RemoveAt(_waiters.Count - 1);
                 }
             }
-
-            more = _waiters.Count > 0;
         }
 
-        // Waiters that registered after the snapshot of this fsync need the next one.
+        // Outside the lock: each completion runs its connection's continuation here, which may commit again.
+        if (released is not null)
+        {
+            var inline = Thread.CurrentThread == _syncer;
+            foreach (var done in released)
+            {
+                if (inline)
+                    done.TrySetResult();
+                else
+                    ThreadPool.UnsafeQueueUserWorkItem(static d => d.TrySetResult(), done, preferLocal: false);
+            }
+        }
+
+        // Waiters that registered after the snapshot of this fsync (or during the continuations) need the next one.
+        bool more;
+        lock (_waitersLock)
+            more = _waiters.Count > 0;
         if (more)
             _wake.Set();
     }

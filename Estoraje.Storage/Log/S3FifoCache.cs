@@ -22,7 +22,7 @@ internal sealed class CacheNode
     public byte[]? Value { get; set; }
 
     /// <summary>Bytes charged to the budget: the value's array and the node's own overhead.</summary>
-    public int Charge { get; }
+    public int Charge { get; set; }
 
     /// <summary>Accesses since insertion or the last second chance, capped at 3 (two bits in the paper).</summary>
     public byte Frequency { get; set; }
@@ -115,15 +115,38 @@ internal sealed class S3FifoCache
             _smallBytes += charge;
         }
 
-        while (_smallBytes + _mainBytes > _budget)
+        EvictOverBudget();
+        return node;
+    }
+
+    /// <summary>
+    /// Gives a cached node a new value of its key in place: the node keeps its queue, its place in it and its
+    /// frequency (rewriting a hot key keeps it hot). Returns false, the node dropped, when the value is too large
+    /// to be worth a place; the node may also be evicted on the way, making room (its owner is then told).
+    /// </summary>
+    /// <remarks>
+    /// An overwrite therefore allocates no node and leaves no dropped node in a queue: with a large budget, a
+    /// node per write would pile up until the budget is reached, all of it reachable, for the GC to trace.
+    /// </remarks>
+    public bool Replace(CacheNode node, byte[] value)
+    {
+        var charge = value.Length + NodeOverhead;
+        if (node.Value is null || charge > _budget / 4)
         {
-            if (_smallBytes > _smallTarget || _main.Count == 0)
-                EvictSmall();
-            else
-                EvictMain();
+            Drop(node);
+            return false;
         }
 
-        return node;
+        var delta = charge - node.Charge;
+        node.Value = value;
+        node.Charge = charge;
+        _liveBytes += delta;
+        if (node.InMain)
+            _mainBytes += delta;
+        else
+            _smallBytes += delta;
+        EvictOverBudget();
+        return node.Value is not null;
     }
 
     /// <summary>Counts an access to a cached value.</summary>
@@ -157,6 +180,17 @@ internal sealed class S3FifoCache
         _ghost.Clear();
         _ghostCounts.Clear();
         _smallBytes = _mainBytes = _liveBytes = 0;
+    }
+
+    private void EvictOverBudget()
+    {
+        while (_smallBytes + _mainBytes > _budget)
+        {
+            if (_smallBytes > _smallTarget || _main.Count == 0)
+                EvictSmall();
+            else
+                EvictMain();
+        }
     }
 
     private void EvictSmall()

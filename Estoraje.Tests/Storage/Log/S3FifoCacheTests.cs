@@ -74,6 +74,46 @@ public sealed class S3FifoCacheTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Overwrites_of_cached_keys_reuse_their_nodes_and_charge_only_the_new_values()
+    {
+        var evicted = new List<CacheNode>();
+        var cache = new S3FifoCache(100 * Charge, evicted.Add);
+        var nodes = new CacheNode[10];
+        for (var i = 0; i < nodes.Length; i++)
+            nodes[i] = Insert(cache, i)!;
+
+        for (var round = 0; round < 1000; round++)
+        {
+            foreach (var node in nodes)
+                Assert.True(cache.Replace(node, new byte[ValueSize + round % 3]));
+        }
+
+        Assert.Empty(evicted);
+        var expected = nodes.Sum(n => (long)n.Value!.Length + S3FifoCache.NodeOverhead);
+        Assert.Equal(expected, cache.LiveBytes);
+        Assert.Equal(expected, cache.Bytes);
+    }
+
+    [Fact]
+    public void A_replacement_that_overflows_the_budget_evicts_and_reports_what_it_pushes_out()
+    {
+        var evicted = new HashSet<CacheNode>();
+        var cache = new S3FifoCache(20 * Charge, node => Assert.True(evicted.Add(node)));
+        var nodes = new List<CacheNode>();
+        for (var i = 0; i < 20; i++)
+            nodes.Add(Insert(cache, i)!);
+
+        var grown = nodes[^1];
+        Assert.True(cache.Replace(grown, new byte[4 * ValueSize]));
+
+        Assert.InRange(cache.Bytes, 0, 20 * Charge);
+        Assert.NotEmpty(evicted);
+        Assert.All(nodes, n => Assert.True(n.Value is not null || evicted.Contains(n)));
+        Assert.False(cache.Replace(grown, new byte[20 * Charge]));
+        Assert.Null(grown.Value);
+    }
+
+    [Fact]
     public void Value_larger_than_a_quarter_of_the_budget_is_not_cached()
     {
         var cache = new S3FifoCache(4 * Charge, _ => { });

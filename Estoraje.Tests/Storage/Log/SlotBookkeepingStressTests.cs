@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Estoraje.Storage;
 using Estoraje.Storage.Log;
@@ -30,7 +31,8 @@ public sealed class SlotBookkeepingStressTests
                 if (random.Next(4) == 0)
                     a.Remove(key);
                 else
-                    a.SetString(key, Encoding.ASCII.GetBytes("v" + random.Next()), 1 + random.Next(5), 0);
+                    // At least 10 bytes: the length given (up to 5) must stay within the array.
+                    a.SetString(key, Encoding.ASCII.GetBytes("v" + random.Next().ToString("D9", CultureInfo.InvariantCulture)), 1 + random.Next(5), 0);
                 if (random.Next(3) != 0 && Copy(a, key) is { } record)
                     b.Apply(record);
             }
