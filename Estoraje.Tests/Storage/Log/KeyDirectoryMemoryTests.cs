@@ -14,8 +14,10 @@ public sealed class KeyDirectoryMemoryTests(ITestOutputHelper output)
 {
     // 2^17 keys fill 2^17 buckets: the tables are full and a key costs OverheadPerKey (59) and a little slack
     // (the last page and chunk). One more key doubles the buckets, when a bucket costs the most per key (8 bytes).
+    // The heap is measured whole: a background thread of another test class (a store's syncer, a timer) can
+    // allocate some kilobytes meanwhile, hence a byte of margin over the computed figure.
     [Theory]
-    [InlineData(1 << 17, KeyDirectory.OverheadPerKey + 0.5)]
+    [InlineData(1 << 17, KeyDirectory.OverheadPerKey + 1.5)]
     [InlineData((1 << 17) + 1, 64)]
     [InlineData(200_000, 64)]
     public void Key_directory_heap_per_key_beyond_the_keys_bytes_is_at_most_64(int count, double most)
