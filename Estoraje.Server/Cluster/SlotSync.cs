@@ -29,6 +29,9 @@ internal sealed partial class SlotSync : BackgroundService
 
     private const int ScanCount = 512;
     private const int FetchBatch = 128;
+    private const int ParallelSlots = 4;
+    private const int FetchWindow = 4;
+    private const int MaxAttempts = 3;
     private static readonly TimeSpan FinishRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LeaveDrain = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
@@ -42,6 +45,7 @@ internal sealed partial class SlotSync : BackgroundService
     private readonly Queue<int> _led = new();
     private readonly Queue<int> _replicated = new();
     private readonly Dictionary<int, long> _drops = [];
+    private readonly Dictionary<int, int> _attempts = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PeerSyncStats> _peerStats = new(StringComparer.Ordinal);
     private readonly Channel<bool> _wake = Channel.CreateUnbounded<bool>();
     private long _maxBytesPerSecond;
@@ -369,6 +373,7 @@ internal sealed partial class SlotSync : BackgroundService
                 AddSources(view, view.TargetRing, slot, bySource);
         }
 
+        var failed = new HashSet<int>();
         foreach (var (id, list) in bySource)
         {
             var source = view.ById[id];
@@ -379,12 +384,27 @@ internal sealed partial class SlotSync : BackgroundService
             catch (Exception ex) when (Router.IsUnreachable(ex) || ex is FormatException)
             {
                 LogSourceFailed(source.Id, list.Count, ex.Message);
+                failed.UnionWith(list);
             }
         }
 
+        // A slot whose pull failed (a source overloaded or restarting) is tried again, a few times, while its gate
+        // stays closed; a source that is dead leaves the ring within its lease and is not asked again.
+        var done = 0;
         foreach (var slot in slots)
+        {
+            if (failed.Contains(slot) && (_attempts[slot] = _attempts.GetValueOrDefault(slot) + 1) < MaxAttempts)
+            {
+                queue.Enqueue(slot);
+                continue;
+            }
+
+            _attempts.Remove(slot);
             _server.Router.Gate.Open(slot);
-        Interlocked.Add(ref _slotsPulled, slots.Count);
+            done++;
+        }
+
+        Interlocked.Add(ref _slotsPulled, done);
         Volatile.Write(ref _pendingCount, _led.Count + _replicated.Count);
         if (_server.Time.GetElapsedTime(_lastProgress) >= ProgressInterval && _pendingCount > 0)
         {
@@ -466,38 +486,61 @@ internal sealed partial class SlotSync : BackgroundService
         var digests = await router.SyncAsync(source, Encode("ESTORAJE.DIGESTS", slots));
         var differing = new List<int>();
         ReadDigests(digests, slots, differing);
-        foreach (var slot in differing)
+        // A few slots at a time: their requests share the pipelined sync link, so round trips overlap.
+        var next = 0;
+        var workers = Enumerable.Range(0, Math.Min(ParallelSlots, differing.Count)).Select(async _ =>
         {
-            stoppingToken.ThrowIfCancellationRequested();
-            var theirs = new Dictionary<byte[], long>(Commands.ByteArrayComparer.Instance);
-            ulong cursor = 0;
-            do
+            while (true)
             {
-                var listing = await router.SyncAsync(source, PeerConnection.Encode("ESTORAJE.SLOTSCAN", Text(slot), Text(cursor), Text(ScanCount)));
-                cursor = ReadListing(listing, theirs);
+                var index = Interlocked.Increment(ref next) - 1;
+                if (index >= differing.Count)
+                    return;
+                stoppingToken.ThrowIfCancellationRequested();
+                await RepairSlotAsync(source, differing[index], stoppingToken);
             }
-            while (cursor != 0);
+        });
+        await Task.WhenAll(workers);
+    }
 
-            var newer = new List<byte[]>();
-            foreach (var (key, version) in theirs)
-            {
-                if (!_server.Store.TryGetVersion(key, out var mine) || mine < version)
-                    newer.Add(key);
-            }
-
-            for (var i = 0; i < newer.Count; i += FetchBatch)
-            {
-                var keys = newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i));
-                var records = await router.SyncAsync(source, Encode("ESTORAJE.FETCH", keys));
-                var (applied, bytes) = Apply(records);
-                var stats = PeerStatsOf(source.Id);
-                Interlocked.Add(ref stats.KeysPulled, applied);
-                Interlocked.Add(ref stats.BytesPulled, bytes);
-                await ThrottleAsync(records.Length, stoppingToken);
-            }
-
-            await ThrottleAsync(await PushAsync(source, slot, theirs), stoppingToken);
+    // Lists the source's copy of `slot`, fetches what it holds newer, and sends it what this node holds newer.
+    private async Task RepairSlotAsync(ClusterMember source, int slot, CancellationToken stoppingToken)
+    {
+        var router = _server.Router;
+        var theirs = new Dictionary<byte[], long>(Commands.ByteArrayComparer.Instance);
+        ulong cursor = 0;
+        do
+        {
+            var listing = await router.SyncAsync(source, PeerConnection.Encode("ESTORAJE.SLOTSCAN", Text(slot), Text(cursor), Text(ScanCount)));
+            cursor = ReadListing(listing, theirs);
         }
+        while (cursor != 0);
+
+        var newer = new List<byte[]>();
+        foreach (var (key, version) in theirs)
+        {
+            if (!_server.Store.TryGetVersion(key, out var mine) || mine < version)
+                newer.Add(key);
+        }
+
+        // Up to FetchWindow fetches of the slot in flight on the pipelined link; each is applied as it comes back.
+        var fetches = new Queue<Task<byte[]>>();
+        for (var i = 0; i < newer.Count || fetches.Count > 0;)
+        {
+            while (i < newer.Count && fetches.Count < FetchWindow)
+            {
+                fetches.Enqueue(router.SyncAsync(source, Encode("ESTORAJE.FETCH", newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i)))));
+                i += FetchBatch;
+            }
+
+            var records = await fetches.Dequeue();
+            var (applied, bytes) = Apply(records);
+            var stats = PeerStatsOf(source.Id);
+            Interlocked.Add(ref stats.KeysPulled, applied);
+            Interlocked.Add(ref stats.BytesPulled, bytes);
+            await ThrottleAsync(records.Length, stoppingToken);
+        }
+
+        await ThrottleAsync(await PushAsync(source, slot, theirs), stoppingToken);
     }
 
     // Sends `source` every record of `slot` this node holds newer than the source's listing says it does.
