@@ -15,6 +15,9 @@ internal static class Records
     /// </summary>
     public static bool Write(RespWriter writer, IKeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> command = default)
     {
+        // Version and value read under the key's lock: a write between the two reads would pair a value's
+        // version with a tombstone (or the reverse), and the record would lie.
+        using var keyLock = store.Lock(key);
         if (!store.TryGetVersion(key, out var version))
             return false;
         var live = store.TryGet(key, out var value, touch: false) && value.Kind == ValueKind.String;
