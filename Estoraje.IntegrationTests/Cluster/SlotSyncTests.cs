@@ -11,7 +11,7 @@ namespace Estoraje.IntegrationTests.Cluster;
 public sealed class SlotSyncTests : IAsyncLifetime
 {
     private const string Secret = "sync-secret";
-    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly StaticMembers _members = new(3, Secret);
     private readonly string[] _dirs = [.. Enumerable.Range(0, 3).Select(_ => ClusterNodes.NewDataDir())];
     private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[3];
 
@@ -38,7 +38,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
     {
         const int Keys = 300;
         var expected = new string?[Keys];
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 0; i < Keys; i++)
             {
@@ -58,7 +58,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
 
         // Node 2 is down: writes whose primary is alive reach the two live copies; those it leads get -TRYAGAIN.
         var missed = new HashSet<int>();
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 30; i < Keys; i++)
             {
@@ -86,9 +86,9 @@ public sealed class SlotSyncTests : IAsyncLifetime
         Assert.InRange(missed.Count, 50, Keys);
         _nodes[2] = await StartAsync(2);
         await ClusterNodes.EventuallyAsync(
-            async () => await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending") == "0",
+            async () => await ClusterNodes.InfoAsync(_members.Ports[2].Client, "estoraje_sync_slots_pending") == "0",
             TimeSpan.FromSeconds(30),
-            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending"));
+            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_members.Ports[2].Client, "estoraje_sync_slots_pending"));
 
         // What it missed came by its own pulls, or from the others: hinted handoff (counted once delivered), or
         // pushes of their anti-entropy.
@@ -99,7 +99,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
             await CountAsync(0, "estoraje_sync_keys_pushed") + await CountAsync(1, "estoraje_sync_keys_pushed");
         Assert.True(pulled + given >= missed.Count, $"node 2 pulled {pulled} records and was given {given}; it missed writes of {missed.Count} keys: {_nodes[2]!.Output}");
         // Per peer: what came from each of the two others adds up to the total.
-        var peers = RespReply.AsMap(RespReply.AsMap(await ClusterNodes.CommandAsync(_ports[2].Client, "ESTORAJE", "SYNC"))["peers"]);
+        var peers = RespReply.AsMap(RespReply.AsMap(await ClusterNodes.CommandAsync(_members.Ports[2].Client, "ESTORAJE", "SYNC"))["peers"]);
         Assert.Equal(pulled, peers.Values.Sum(p => (long)RespReply.AsMap(p)["keys-pulled"]!));
         Assert.All(peers.Keys, id => Assert.Contains(id, new[] { "n0", "n1" }));
 
@@ -109,7 +109,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
             var want = expected[i] is null ? "$-1\r\n" : $"$1\r\n{expected[i]}\r\n";
             for (var node = 0; node < 3; node++)
                 Assert.Equal(want, await LocalGetAsync(node, Key(i)));
-            await using var any = await RespConnection.ConnectAsync(_ports[i % 3].Client);
+            await using var any = await RespConnection.ConnectAsync(_members.Ports[i % 3].Client);
             Assert.Equal(want, await any.CommandAsync("GET", Key(i)));
             slots.Add((long)RespReply.AsMap(RespReply.Parse(await any.CommandAsync("ESTORAJE", "LOCATE", Key(i))))["slot"]!);
         }
@@ -119,7 +119,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
             var digests = new List<string>();
             for (var node = 0; node < 3; node++)
             {
-                var reply = RespReply.AsMap(await ClusterNodes.CommandAsync(_ports[node].Client, "ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture)));
+                var reply = RespReply.AsMap(await ClusterNodes.CommandAsync(_members.Ports[node].Client, "ESTORAJE", "DIGEST", slot.ToString(CultureInfo.InvariantCulture)));
                 digests.Add($"{reply["keys"]}/{reply["digest"]}");
             }
 
@@ -131,7 +131,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
     public async Task A_replica_whose_files_were_damaged_while_it_was_down_is_repaired_when_it_comes_back()
     {
         const int Keys = 400;
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 0; i < Keys; i++)
                 Assert.Equal("+OK\r\n", await client.CommandAsync("SET", Key(i), new string('v', 200) + i.ToString(CultureInfo.InvariantCulture)));
@@ -141,7 +141,7 @@ public sealed class SlotSyncTests : IAsyncLifetime
         await _nodes[2]!.DisposeAsync();
         _nodes[2] = null;
         var written = new Dictionary<int, string>();
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 1; i < Keys; i += 3)
             {
@@ -163,9 +163,9 @@ public sealed class SlotSyncTests : IAsyncLifetime
 
         _nodes[2] = await StartAsync(2);
         await ClusterNodes.EventuallyAsync(
-            async () => await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending") == "0",
+            async () => await ClusterNodes.InfoAsync(_members.Ports[2].Client, "estoraje_sync_slots_pending") == "0",
             TimeSpan.FromSeconds(30),
-            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_ports[2].Client, "estoraje_sync_slots_pending"));
+            async () => "node 2 still has slots to pull: " + await ClusterNodes.InfoAsync(_members.Ports[2].Client, "estoraje_sync_slots_pending"));
 
         for (var i = 0; i < Keys; i++)
         {
@@ -175,23 +175,12 @@ public sealed class SlotSyncTests : IAsyncLifetime
         }
     }
 
-    private Task<EstorajeServerProcess> StartAsync(int node)
-    {
-        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
-        return EstorajeServerProcess.StartOnPortAsync(_ports[node].Client,
-            "--node-id", $"n{node}", "--members", members, "--peer-port", _ports[node].Peer.ToString(CultureInfo.InvariantCulture),
-            "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--dir", _dirs[node]);
-    }
+    private Task<EstorajeServerProcess> StartAsync(int node) =>
+        _members.StartAsync(node, "--replicas", "3", "--write-quorum", "2", "--dir", _dirs[node]);
 
-    private async Task<long> CountAsync(int node, string field) =>
-        long.Parse(await ClusterNodes.InfoAsync(_ports[node].Client, field), CultureInfo.InvariantCulture);
+    private Task<long> CountAsync(int node, string field) => _members.InfoAsync(node, field);
 
-    private async Task<string> LocalGetAsync(int node, string key)
-    {
-        await using var link = await RespConnection.ConnectAsync(_ports[node].Peer);
-        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
-        return await link.CommandAsync("GET", key);
-    }
+    private Task<string> LocalGetAsync(int node, string key) => _members.LocalGetAsync(node, key);
 
     private static string Key(int i) => "sync:" + i.ToString(CultureInfo.InvariantCulture);
 }
@@ -204,18 +193,13 @@ public sealed class SlotSyncTests : IAsyncLifetime
 public sealed class AntiEntropyTests : IAsyncLifetime
 {
     private const string Secret = "entropy-secret";
-    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly StaticMembers _members = new(3, Secret);
     private readonly List<EstorajeServerProcess> _nodes = [];
 
     public async Task InitializeAsync()
     {
-        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
         for (var i = 0; i < 3; i++)
-        {
-            _nodes.Add(await EstorajeServerProcess.StartOnPortAsync(_ports[i].Client,
-                "--node-id", $"n{i}", "--members", members, "--peer-port", _ports[i].Peer.ToString(CultureInfo.InvariantCulture),
-                "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "1"));
-        }
+            _nodes.Add(await _members.StartAsync(i, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "1"));
     }
 
     public async Task DisposeAsync()
@@ -227,7 +211,7 @@ public sealed class AntiEntropyTests : IAsyncLifetime
     [Fact]
     public async Task The_bandwidth_cap_changes_at_run_time_and_the_background_part_pauses_and_resumes()
     {
-        var port = _ports[0].Client;
+        var port = _members.Ports[0].Client;
         Assert.Equal("OK", await ClusterNodes.CommandAsync(port, "CONFIG", "SET", "sync-max-bytes-per-sec", "1mb"));
         Assert.Equal(new List<object?> { "sync-max-bytes-per-sec", "1048576" }, await ClusterNodes.CommandAsync(port, "CONFIG", "GET", "sync-max-bytes-per-sec"));
         Assert.Equal(1048576L, RespReply.AsMap(await ClusterNodes.CommandAsync(port, "ESTORAJE", "SYNC"))["max-bytes-per-sec"]);
@@ -243,7 +227,7 @@ public sealed class AntiEntropyTests : IAsyncLifetime
     [Fact]
     public async Task Records_only_one_replica_holds_reach_every_copy_and_a_newer_delete_wins()
     {
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 0; i < 20; i++)
                 Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"entropy:{i}", "old"));
@@ -251,7 +235,7 @@ public sealed class AntiEntropyTests : IAsyncLifetime
 
         // Node 2 alone gets newer records: values for keys 0..9, deletes of keys 10..19, and a key nobody has.
         var future = ((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - 1_577_836_800_000 + 60_000) << 22).ToString(CultureInfo.InvariantCulture);
-        await using (var peer = await RespConnection.ConnectAsync(_ports[2].Peer))
+        await using (var peer = await RespConnection.ConnectAsync(_members.Ports[2].Peer))
         {
             Assert.Equal("+OK\r\n", await peer.CommandAsync("ESTORAJE.PEER", Secret));
             for (var i = 0; i < 10; i++)
@@ -280,16 +264,11 @@ public sealed class AntiEntropyTests : IAsyncLifetime
             },
             TimeSpan.FromSeconds(20),
             async () => $"not converged: node 0 has entropy:0 = {await LocalGetAsync(0, "entropy:0")}, entropy:10 = {await LocalGetAsync(0, "entropy:10")}");
-        Assert.True(long.Parse(await ClusterNodes.InfoAsync(_ports[0].Client, "estoraje_sync_keys_pulled"), CultureInfo.InvariantCulture) +
-            long.Parse(await ClusterNodes.InfoAsync(_ports[1].Client, "estoraje_sync_keys_pulled"), CultureInfo.InvariantCulture) > 0);
+        Assert.True(await _members.InfoAsync(0, "estoraje_sync_keys_pulled") +
+            await _members.InfoAsync(1, "estoraje_sync_keys_pulled") > 0);
     }
 
-    private async Task<string> LocalGetAsync(int node, string key)
-    {
-        await using var link = await RespConnection.ConnectAsync(_ports[node].Peer);
-        Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
-        return await link.CommandAsync("GET", key);
-    }
+    private Task<string> LocalGetAsync(int node, string key) => _members.LocalGetAsync(node, key);
 }
 
 /// <summary>
@@ -299,7 +278,7 @@ public sealed class AntiEntropyTests : IAsyncLifetime
 public sealed class HintedHandoffTests : IAsyncLifetime
 {
     private const string Secret = "hint-secret";
-    private readonly (int Client, int Peer)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (ServerProcess.FreePort(), ServerProcess.FreePort()))];
+    private readonly StaticMembers _members = new(3, Secret);
     private readonly EstorajeServerProcess?[] _nodes = new EstorajeServerProcess?[3];
 
     public async Task InitializeAsync()
@@ -323,7 +302,7 @@ public sealed class HintedHandoffTests : IAsyncLifetime
         await _nodes[2]!.DisposeAsync();
         _nodes[2] = null;
         var written = new List<int>();
-        await using (var client = await RespConnection.ConnectAsync(_ports[0].Client))
+        await using (var client = await RespConnection.ConnectAsync(_members.Ports[0].Client))
         {
             for (var i = 0; i < 60; i++)
             {
@@ -341,10 +320,10 @@ public sealed class HintedHandoffTests : IAsyncLifetime
             async () => $"{await PendingAsync()} hints still pending");
         var delivered = 0L;
         for (var node = 0; node < 2; node++)
-            delivered += long.Parse(await ClusterNodes.InfoAsync(_ports[node].Client, "estoraje_hints_delivered"), CultureInfo.InvariantCulture);
+            delivered += await _members.InfoAsync(node, "estoraje_hints_delivered");
         Assert.True(delivered >= written.Count, $"{delivered} hints delivered for {written.Count} writes");
 
-        await using var link = await RespConnection.ConnectAsync(_ports[2].Peer);
+        await using var link = await RespConnection.ConnectAsync(_members.Ports[2].Peer);
         Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
         foreach (var i in written)
             Assert.Equal("$1\r\nv\r\n", await link.CommandAsync("GET", $"hint:{i}"));
@@ -354,15 +333,10 @@ public sealed class HintedHandoffTests : IAsyncLifetime
     {
         long total = 0;
         for (var node = 0; node < 2; node++)
-            total += long.Parse(await ClusterNodes.InfoAsync(_ports[node].Client, "estoraje_hints_pending"), CultureInfo.InvariantCulture);
+            total += await _members.InfoAsync(node, "estoraje_hints_pending");
         return total;
     }
 
-    private Task<EstorajeServerProcess> StartAsync(int node)
-    {
-        var members = string.Join(",", _ports.Select((p, i) => $"n{i}@127.0.0.1:{p.Client}@127.0.0.1:{p.Peer}"));
-        return EstorajeServerProcess.StartOnPortAsync(_ports[node].Client,
-            "--node-id", $"n{node}", "--members", members, "--peer-port", _ports[node].Peer.ToString(CultureInfo.InvariantCulture),
-            "--cluster-secret", Secret, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "0");
-    }
+    private Task<EstorajeServerProcess> StartAsync(int node) =>
+        _members.StartAsync(node, "--replicas", "3", "--write-quorum", "2", "--anti-entropy-interval", "0");
 }

@@ -220,6 +220,18 @@ internal sealed class PeerConnection : IAsyncDisposable
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>Encodes <paramref name="command"/> followed by binary <paramref name="arguments"/> (keys) as a RESP multibulk.</summary>
+    public static byte[] Encode(string command, IReadOnlyList<byte[]> arguments)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new RespWriter(buffer);
+        writer.WriteArrayHeader(arguments.Count + 1);
+        writer.WriteBulkString(command);
+        foreach (var argument in arguments)
+            writer.WriteBulkString(argument);
+        return buffer.WrittenSpan.ToArray();
+    }
+
     /// <summary>Encodes a framed request back into a RESP multibulk, to forward it.</summary>
     public static byte[] Encode(RespRequest request)
     {

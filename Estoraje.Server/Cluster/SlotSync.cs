@@ -483,7 +483,7 @@ internal sealed partial class SlotSync : BackgroundService
     private async Task PullAsync(ClusterMember source, List<int> slots, CancellationToken stoppingToken)
     {
         var router = _server.Router;
-        var digests = await router.SyncAsync(source, Encode("ESTORAJE.DIGESTS", slots));
+        var digests = await router.SyncAsync(source, PeerConnection.Encode(["ESTORAJE.DIGESTS", .. slots.Select(slot => Text(slot))]));
         var differing = new List<int>();
         ReadDigests(digests, slots, differing);
         // A few slots at a time: their requests share the pipelined sync link, so round trips overlap.
@@ -528,7 +528,7 @@ internal sealed partial class SlotSync : BackgroundService
         {
             while (i < newer.Count && fetches.Count < FetchWindow)
             {
-                fetches.Enqueue(router.SyncAsync(source, Encode("ESTORAJE.FETCH", newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i)))));
+                fetches.Enqueue(router.SyncAsync(source, PeerConnection.Encode("ESTORAJE.FETCH", newer.GetRange(i, Math.Min(FetchBatch, newer.Count - i)))));
                 i += FetchBatch;
             }
 
@@ -638,28 +638,6 @@ internal sealed partial class SlotSync : BackgroundService
     public IReadOnlyDictionary<string, PeerSyncStats> PeerStats => _peerStats;
 
     private PeerSyncStats PeerStatsOf(string id) => _peerStats.GetOrAdd(id, static _ => new PeerSyncStats());
-
-    private static byte[] Encode(string command, List<int> slots)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new RespWriter(buffer);
-        writer.WriteArrayHeader(slots.Count + 1);
-        writer.WriteBulkString(command);
-        foreach (var slot in slots)
-            writer.WriteBulkString(slot);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    private static byte[] Encode(string command, List<byte[]> keys)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new RespWriter(buffer);
-        writer.WriteArrayHeader(keys.Count + 1);
-        writer.WriteBulkString(command);
-        foreach (var key in keys)
-            writer.WriteBulkString(key);
-        return buffer.WrittenSpan.ToArray();
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Slot sync for ring epoch {Epoch} ({State}): {Led} slots to pull before leading them, {Replicated} to pull as a replica")]
     private partial void LogPlanned(long epoch, string state, int led, int replicated);
