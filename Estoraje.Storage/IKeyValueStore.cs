@@ -41,14 +41,21 @@ public interface IKeyValueStore : IDisposable
     /// <summary>Whether the key exists (and has not expired).</summary>
     bool Exists(ReadOnlySpan<byte> key);
 
-    /// <summary>Stores a string value, replacing whatever the key held. The store takes ownership of <paramref name="value"/>.</summary>
+    /// <summary>
+    /// Stores a value of any kind (a collection as its encoding), replacing whatever the key held. The store
+    /// takes ownership of <paramref name="value"/>.
+    /// </summary>
     /// <param name="key">The key (copied when new).</param>
+    /// <param name="kind">The value's type; not <see cref="ValueKind.None"/>.</param>
     /// <param name="value">The bytes; the first <paramref name="length"/> are the value.</param>
     /// <param name="length">Bytes used of <paramref name="value"/>.</param>
     /// <param name="expiresAt">Absolute expiry, 0 for none.</param>
-    void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt);
+    void SetValue(ReadOnlySpan<byte> key, ValueKind kind, byte[] value, int length, long expiresAt);
 
-    /// <summary>Appends to a string value (creating it if the key is missing), keeping its expiry; returns the new length.</summary>
+    /// <summary>
+    /// Appends to a string value (creating it if the key is missing), keeping its expiry; returns the new length.
+    /// The caller has checked that the key holds no other type.
+    /// </summary>
     int Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> tail);
 
     /// <summary>Removes a key; false when it did not exist.</summary>
@@ -102,4 +109,17 @@ public interface IKeyValueStore : IDisposable
     /// write, as Redis refuses writes with <c>-MISCONF</c> after an AOF write error, until it is restarted).
     /// </summary>
     string? WriteError => null;
+}
+
+/// <summary>Shorthands over <see cref="IKeyValueStore"/>.</summary>
+public static class KeyValueStoreExtensions
+{
+    /// <summary>Stores a string value, replacing whatever the key held. The store takes ownership of <paramref name="value"/>.</summary>
+    /// <param name="store">The store.</param>
+    /// <param name="key">The key (copied when new).</param>
+    /// <param name="value">The bytes; the first <paramref name="length"/> are the value.</param>
+    /// <param name="length">Bytes used of <paramref name="value"/>.</param>
+    /// <param name="expiresAt">Absolute expiry, 0 for none.</param>
+    public static void SetString(this IKeyValueStore store, ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt) =>
+        store.SetValue(key, ValueKind.String, value, length, expiresAt);
 }

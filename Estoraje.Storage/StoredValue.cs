@@ -8,6 +8,18 @@ public enum ValueKind : byte
 
     /// <summary>A binary-safe string.</summary>
     String = 1,
+
+    /// <summary>A hash of fields to values, stored encoded by <see cref="Collections.HashValue"/>.</summary>
+    Hash = 2,
+
+    /// <summary>A list of elements, stored encoded by <c>Collections.ListValue</c>.</summary>
+    List = 3,
+
+    /// <summary>A set of members, stored encoded by <c>Collections.SetValue</c>.</summary>
+    Set = 4,
+
+    /// <summary>A sorted set of scored members, stored encoded by <c>Collections.SortedSetValue</c>.</summary>
+    SortedSet = 5,
 }
 
 /// <summary>
@@ -33,10 +45,13 @@ public readonly struct StoredValue
     /// <summary>The value's type.</summary>
     public ValueKind Kind { get; }
 
-    /// <summary>The raw value: a <c>byte[]</c> for strings (of which <see cref="Length"/> bytes are used).</summary>
+    /// <summary>
+    /// The raw value: a <c>byte[]</c> of which <see cref="Length"/> bytes are used — a string's bytes, or a
+    /// collection's encoding (see <see cref="ValueKind"/>).
+    /// </summary>
     public object Value { get; }
 
-    /// <summary>Bytes used of a string value.</summary>
+    /// <summary>Bytes used of the value.</summary>
     public int Length { get; }
 
     /// <summary>Absolute expiry in Unix milliseconds, 0 when the key does not expire.</summary>
@@ -45,6 +60,6 @@ public readonly struct StoredValue
     /// <summary>Unix milliseconds of the last access that touched the key.</summary>
     public long LastAccess { get; }
 
-    /// <summary>The bytes of a string value.</summary>
+    /// <summary>The bytes of the value (a collection's encoding for a collection).</summary>
     public ReadOnlySpan<byte> Bytes => new((byte[])Value, 0, Length);
 }

@@ -20,7 +20,7 @@ internal static class Records
         using var keyLock = store.Lock(key);
         if (!store.TryGetVersion(key, out var version))
             return false;
-        var live = store.TryGet(key, out var value, touch: false) && value.Kind == ValueKind.String;
+        var live = store.TryGet(key, out var value, touch: false);
         var head = command.IsEmpty ? 0 : 1;
         writer.WriteArrayHeader(head + (live ? 5 : 4));
         if (head == 1)
@@ -48,6 +48,8 @@ internal static class Records
         var expiresAt = (long)reader.ReadBulkUnsigned();
         if (kind == 0)
             return StoreRecord.Tombstone(key, version);
+        if (kind > (int)ValueKind.SortedSet)
+            throw new FormatException($"A record has an unknown kind {kind}.");
         var value = reader.ReadBulk().ToArray();
         return new StoreRecord(key, version, (ValueKind)kind, value, value.Length, expiresAt);
     }

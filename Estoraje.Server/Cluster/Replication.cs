@@ -163,7 +163,8 @@ internal static class Replication
         }
 
         if (!RespInteger.TryParse(request[2], out var version) || !RespInteger.TryParse(request[3], out var kind) ||
-            !RespInteger.TryParse(request[4], out var expiresAt) || version <= 0 || (kind != 0 && request.Count != 6))
+            !RespInteger.TryParse(request[4], out var expiresAt) || version <= 0 || kind is < 0 or > (long)ValueKind.SortedSet ||
+            (kind != 0 && request.Count != 6))
         {
             client.Writer.WriteError(Errors.Syntax);
             return;

@@ -145,6 +145,24 @@ internal sealed class CommandTable
         new("incrbyfloat", 3, Write | DenyOom | Fast, 1, 1, 1, "string", "2.6.0", "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", StringCommands.IncrByFloat),
         new("lcs", -3, ReadOnly, 1, 2, 1, "string", "7.0.0", "Finds the longest common substring.", StringCommands.Lcs),
 
+        // Hashes
+        new("hset", -4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.0.0", "Creates or modifies the value of a field in a hash.", HashCommands.HSet),
+        new("hsetnx", 4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.0.0", "Sets the value of a field in a hash only when the field doesn't exist.", HashCommands.HSetNx),
+        new("hmset", -4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.0.0", "Sets the values of multiple fields.", HashCommands.HMSet),
+        new("hget", 3, ReadOnly | Fast, 1, 1, 1, "hash", "2.0.0", "Returns the value of a field in a hash.", HashCommands.HGet),
+        new("hmget", -3, ReadOnly | Fast, 1, 1, 1, "hash", "2.0.0", "Returns the values of all fields in a hash.", HashCommands.HMGet),
+        new("hgetall", 2, ReadOnly, 1, 1, 1, "hash", "2.0.0", "Returns all fields and values in a hash.", HashCommands.HGetAll),
+        new("hkeys", 2, ReadOnly, 1, 1, 1, "hash", "2.0.0", "Returns all fields in a hash.", HashCommands.HKeys),
+        new("hvals", 2, ReadOnly, 1, 1, 1, "hash", "2.0.0", "Returns all values in a hash.", HashCommands.HVals),
+        new("hlen", 2, ReadOnly | Fast, 1, 1, 1, "hash", "2.0.0", "Returns the number of fields in a hash.", HashCommands.HLen),
+        new("hexists", 3, ReadOnly | Fast, 1, 1, 1, "hash", "2.0.0", "Determines whether a field exists in a hash.", HashCommands.HExists),
+        new("hstrlen", 3, ReadOnly | Fast, 1, 1, 1, "hash", "3.2.0", "Returns the length of the value of a field.", HashCommands.HStrLen),
+        new("hdel", -3, Write | Fast, 1, 1, 1, "hash", "2.0.0", "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", HashCommands.HDel),
+        new("hincrby", 4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.0.0", "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", HashCommands.HIncrBy),
+        new("hincrbyfloat", 4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", HashCommands.HIncrByFloat),
+        new("hrandfield", -2, ReadOnly, 1, 1, 1, "hash", "6.2.0", "Returns one or more random fields from a hash.", HashCommands.HRandField),
+        new("hscan", -3, ReadOnly, 1, 1, 1, "hash", "2.8.0", "Iterates over fields and values of a hash.", HashCommands.HScan),
+
         // Keys
         new("del", -2, Write, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", KeyCommands.Del),
         new("unlink", -2, Write | Fast, 1, -1, 1, "generic", "4.0.0", "Asynchronously deletes one or more keys.", KeyCommands.Del),

@@ -203,7 +203,7 @@ internal static class KeyCommands
                 return;
             }
 
-            store.SetString(destination, value.Bytes.ToArray(), value.Length, value.ExpiresAt);
+            store.SetValue(destination, value.Kind, value.Bytes.ToArray(), value.Length, value.ExpiresAt);
         }
 
         client.Writer.WriteInteger(1);
@@ -243,9 +243,29 @@ internal static class KeyCommands
             return;
         }
 
-        // Redis keeps integer-looking strings as "int", short ones as "embstr" (<= 44 bytes), others "raw".
-        var bytes = value.Bytes;
-        client.Writer.WriteBulkString(Numbers.IsCanonicalInteger(bytes) ? "int" : bytes.Length <= 44 ? "embstr" : "raw");
+        client.Writer.WriteBulkString(EncodingName(value));
+    }
+
+    // Redis keeps integer-looking strings as "int", short ones as "embstr" (<= 44 bytes), others "raw"; collections
+    // as a compact "listpack" up to its default *-max-listpack-entries (128; lists: quicklist beyond) and a
+    // hashtable (sets of integers up to 512: intset; sorted sets: skiplist) beyond. Estoraje stores each collection
+    // as one encoded value whatever its size: the names say what Redis would use, for clients that look.
+    private static string EncodingName(in StoredValue value)
+    {
+        if (value.Kind == ValueKind.String)
+        {
+            var bytes = value.Bytes;
+            return Numbers.IsCanonicalInteger(bytes) ? "int" : bytes.Length <= 44 ? "embstr" : "raw";
+        }
+
+        var small = Values.CountOf(value) <= 128;
+        return value.Kind switch
+        {
+            ValueKind.Hash => small ? "listpack" : "hashtable",
+            ValueKind.List => small ? "listpack" : "quicklist",
+            ValueKind.Set => small ? "listpack" : "hashtable",
+            _ => small ? "listpack" : "skiplist",
+        };
     }
 
     public static void ObjectFreq(ClientSession client, RespRequest request)
@@ -296,15 +316,27 @@ internal static class KeyCommands
     internal static string TypeName(ValueKind kind) => kind switch
     {
         ValueKind.String => "string",
+        ValueKind.Hash => "hash",
+        ValueKind.List => "list",
+        ValueKind.Set => "set",
+        ValueKind.SortedSet => "zset",
         _ => "none",
     };
 
-    private static ValueKind ParseType(ReadOnlySpan<byte> name) =>
-        System.Text.Ascii.EqualsIgnoreCase(name, "string"u8) ? ValueKind.String : (ValueKind)255;
+    private static ValueKind ParseType(ReadOnlySpan<byte> name)
+    {
+        for (var kind = ValueKind.String; kind <= ValueKind.SortedSet; kind++)
+        {
+            if (System.Text.Ascii.EqualsIgnoreCase(name, TypeName(kind)))
+                return kind;
+        }
+
+        return (ValueKind)255;
+    }
 
     // Redis reads the cursor with strtoul: an optional sign ('-' negates modulo 2^64), then digits; an empty
     // cursor is 0. Leading spaces, trailing bytes and overflow are refused.
-    private static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    internal static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
     {
         cursor = 0;
         var negative = false;
@@ -357,7 +389,7 @@ internal static class KeyCommands
                 return;
             }
 
-            store.SetString(destination, (byte[])value.Value, value.Length, value.ExpiresAt);
+            store.SetValue(destination, value.Kind, (byte[])value.Value, value.Length, value.ExpiresAt);
             store.Remove(source);
         }
 

@@ -494,21 +494,8 @@ internal static class StringCommands
     }
 
     /// <summary>Reads a string key: false (after writing WRONGTYPE) when the key holds another type.</summary>
-    internal static bool TryReadString(ClientSession client, ReadOnlySpan<byte> key, out StoredValue value, out bool found)
-    {
-        found = client.Store.TryGet(key, out value, touch: !client.NoTouch);
-        if (!found)
-        {
-            client.Counters.KeyspaceMisses++;
-            return true;
-        }
-
-        client.Counters.KeyspaceHits++;
-        if (value.Kind == ValueKind.String)
-            return true;
-        client.Writer.WriteError(Errors.WrongType);
-        return false;
-    }
+    internal static bool TryReadString(ClientSession client, ReadOnlySpan<byte> key, out StoredValue value, out bool found) =>
+        Values.TryRead(client, key, ValueKind.String, out value, out found);
 
     /// <summary>The shard mask of the keys at <paramref name="first"/>, first + step, ...</summary>
     internal static ulong KeyMask(IKeyValueStore store, RespRequest request, int first, int step)

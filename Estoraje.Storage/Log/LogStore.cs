@@ -234,11 +234,12 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     }
 
     /// <inheritdoc />
-    public void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt)
+    public void SetValue(ReadOnlySpan<byte> key, ValueKind kind, byte[] value, int length, long expiresAt)
     {
+        ArgumentOutOfRangeException.ThrowIfEqual(kind, ValueKind.None);
         var (shard, slot, hash) = Locate(key);
         lock (_locks[shard])
-            WriteValue(shard, slot, hash, key, value, length, expiresAt, ValueKind.String, _clock.Next());
+            WriteValue(shard, slot, hash, key, value, length, expiresAt, kind, _clock.Next());
     }
 
     /// <inheritdoc />

@@ -74,7 +74,7 @@ internal static class RecordFormat
             return false;
         if ((header.Flags & (RecordFlags.Tombstone | RecordFlags.Flush)) != 0)
             return header.Kind == ValueKind.None && header.ValueLength == 0;
-        return header.Kind == ValueKind.String;
+        return header.Kind is >= ValueKind.String and <= ValueKind.SortedSet;
     }
 
     /// <summary>Whether the CRC stored in a whole record matches its bytes.</summary>

@@ -117,8 +117,11 @@ public sealed class MemoryStore : IKeyValueStore
     public bool Exists(ReadOnlySpan<byte> key) => TryGet(key, out _, touch: true);
 
     /// <inheritdoc />
-    public void SetString(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt) =>
-        Store(key, value, length, expiresAt, ValueKind.String, _clock.Next());
+    public void SetValue(ReadOnlySpan<byte> key, ValueKind kind, byte[] value, int length, long expiresAt)
+    {
+        ArgumentOutOfRangeException.ThrowIfEqual(kind, ValueKind.None);
+        Store(key, value, length, expiresAt, kind, _clock.Next());
+    }
 
     private void Store(ReadOnlySpan<byte> key, byte[] value, int length, long expiresAt, ValueKind kind, long version)
     {
@@ -162,7 +165,7 @@ public sealed class MemoryStore : IKeyValueStore
             var i = FindLive(table, key, hash, now);
             if (i < 0)
             {
-                SetString(key, tail.ToArray(), tail.Length, 0);
+                Store(key, tail.ToArray(), tail.Length, 0, ValueKind.String, _clock.Next());
                 return tail.Length;
             }
 

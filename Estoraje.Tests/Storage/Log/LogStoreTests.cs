@@ -247,6 +247,27 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public void Every_value_kind_survives_a_restart_with_its_type()
+    {
+        var kinds = new[] { ValueKind.String, ValueKind.Hash, ValueKind.List, ValueKind.Set, ValueKind.SortedSet };
+        using (var store = Open())
+        {
+            foreach (var kind in kinds)
+                store.SetValue(Encoding.ASCII.GetBytes($"k{kind}"), kind, [1, 0, (byte)kind], 3, 0);
+        }
+
+        using (var store = Open())
+        {
+            foreach (var kind in kinds)
+            {
+                Assert.True(store.TryGet(Encoding.ASCII.GetBytes($"k{kind}"), out var value));
+                Assert.Equal(kind, value.Kind);
+                Assert.Equal([1, 0, (byte)kind], value.Bytes.ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void Dataset_four_times_the_cache_budget_is_served_correctly()
     {
         const int Budget = 1024 * 1024;

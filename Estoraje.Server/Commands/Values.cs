@@ -1,0 +1,120 @@
+using Estoraje.Resp;
+using Estoraje.Server.Network;
+using Estoraje.Storage;
+using Estoraje.Storage.Collections;
+
+namespace Estoraje.Server.Commands;
+
+/// <summary>
+/// Reading and writing a key as one type, shared by the type families: the WRONGTYPE check, keyspace hit and miss
+/// counts, and the rule that a collection left empty is deleted (as Redis deletes it).
+/// </summary>
+internal static class Values
+{
+    /// <summary>
+    /// Reads <paramref name="key"/> expecting <paramref name="kind"/>; false, with WRONGTYPE written, when it holds
+    /// another type. <paramref name="found"/> is false for a missing key.
+    /// </summary>
+    public static bool TryRead(ClientSession client, ReadOnlySpan<byte> key, ValueKind kind, out StoredValue value, out bool found)
+    {
+        found = client.Store.TryGet(key, out value, touch: !client.NoTouch);
+        if (!found)
+        {
+            client.Counters.KeyspaceMisses++;
+            return true;
+        }
+
+        client.Counters.KeyspaceHits++;
+        if (value.Kind == kind)
+            return true;
+        client.Writer.WriteError(Errors.WrongType);
+        return false;
+    }
+
+    /// <summary>Stores a collection's new encoding with its expiry, or deletes the key when it has no element left.</summary>
+    public static void Save(IKeyValueStore store, ReadOnlySpan<byte> key, ValueKind kind, int count, Func<byte[]> encode, long expiresAt)
+    {
+        if (count == 0)
+        {
+            store.Remove(key);
+            return;
+        }
+
+        var encoded = encode();
+        store.SetValue(key, kind, encoded, encoded.Length, expiresAt);
+    }
+
+    /// <summary>The element count of a stored collection, read from its header.</summary>
+    public static int CountOf(in StoredValue value) =>
+        CollectionEncoding.TryReadHeader(value.Bytes, out var count, out _) ? count : throw CollectionEncoding.Corrupt(value.Kind.ToString());
+
+    /// <summary>
+    /// Parses the options of HSCAN, SSCAN and ZSCAN after the key: cursor, then MATCH pattern, COUNT n and (HSCAN
+    /// only) NOVALUES; false after writing Redis's error.
+    /// </summary>
+    public static bool TryParseScan(ClientSession client, RespRequest request, bool allowNoValues, out ScanOptions options)
+    {
+        options = default;
+        if (!KeyCommands.TryParseCursor(request[2], out var cursor))
+        {
+            client.Writer.WriteError(Errors.InvalidCursor);
+            return false;
+        }
+
+        long count = 10;
+        byte[]? pattern = null;
+        var noValues = false;
+        for (var i = 3; i < request.Count; i++)
+        {
+            var more = i + 1 < request.Count;
+            if (more && request.Is(i, "COUNT"u8))
+            {
+                if (!RespInteger.TryParse(request[++i], out count))
+                {
+                    client.Writer.WriteError(Errors.NotInteger);
+                    return false;
+                }
+
+                if (count < 1)
+                {
+                    client.Writer.WriteError(Errors.Syntax);
+                    return false;
+                }
+            }
+            else if (more && request.Is(i, "MATCH"u8))
+            {
+                var p = request[++i];
+                pattern = p.Length == 1 && p[0] == (byte)'*' ? null : p.ToArray();
+            }
+            else if (allowNoValues && request.Is(i, "NOVALUES"u8))
+            {
+                noValues = true;
+            }
+            else
+            {
+                client.Writer.WriteError(Errors.Syntax);
+                return false;
+            }
+        }
+
+        options = new ScanOptions(cursor, (int)Math.Min(count, 1 << 20), pattern, noValues);
+        return true;
+    }
+
+    /// <summary>Writes a SCAN-family reply: the next cursor, then the elements.</summary>
+    public static void WriteScanReply(ClientSession client, ulong next, int elements, Action<RespWriter> writeElements)
+    {
+        var writer = client.Writer;
+        writer.WriteArrayHeader(2);
+        writer.WriteBulkString(next.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        writer.WriteArrayHeader(elements);
+        writeElements(writer);
+    }
+}
+
+/// <summary>The options of a collection SCAN: where to go on from, how many, which names, and whether values are wanted.</summary>
+internal readonly record struct ScanOptions(ulong Cursor, int Count, byte[]? Pattern, bool NoValues)
+{
+    /// <summary>Whether a name passes MATCH.</summary>
+    public bool Matches(ReadOnlySpan<byte> name) => Pattern is null || Glob.IsMatch(Pattern, name);
+}
