@@ -278,6 +278,42 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
             "PING x", "OBJECT HELP", "GETRANGE a 0 -1", "COMMAND GETKEYS get k", "FLUSHALL", "RANDOMKEY", "SCAN 0",
             "foo", "HELLO 2 AUTH x y", "CONFIG SET maxclients abc", "~ HELLO 2", "GET missing", "CONFIG GET maxmemory",
         ],
+        ["hashes"] =
+        [
+            "HSET h a 1 b 2 c 3", "HSET h a 10 d 4", "HGETALL h", "HGET h a", "HGET h nope", "HGET nohash a",
+            "HMGET h a nope b", "HMGET nohash a b", "HLEN h", "HLEN nohash", "HKEYS h", "HVALS h", "HKEYS nohash",
+            "HEXISTS h a", "HEXISTS h nope", "HEXISTS nohash a", "HSTRLEN h a", "HSTRLEN h nope", "HSETNX h a x",
+            "HSETNX h e 5", "HGET h e", "HDEL h a nope a", "HDEL h nope", "HDEL nohash a", "HGETALL h",
+            "HMSET h f 6 g 7", "HMSET h f", "HSET h f", "HSET h", "HSET h f 1 g", "HGETALL nohash", "HDEL h b c d e f g",
+            "EXISTS h", "TYPE h", "HSET h \"\" \"\"", "HGET h \"\"", "HSTRLEN h \"\"", "HLEN h", "TYPE h",
+            "OBJECT ENCODING h", "SET s v", "HSET s a 1", "HGET s a", "HMGET s a", "HGETALL s", "HLEN s", "HDEL s a",
+            "HEXISTS s a", "HINCRBY s a 1", "HSCAN s 0", "HRANDFIELD s", "GET h", "APPEND h x", "INCR h", "TYPE nohash",
+            "HSET t a 1", "PEXPIRE t 1000499", "HSET t b 2", "HDEL t a", "TTL t", "HINCRBY t n 1", "TTL t",
+            "HGETALL t", "DEL t", "HSET big a 1", "HKEYS big", "HSCAN big 0", "HSCAN big 0 COUNT 0",
+            "HSCAN big 0 COUNT x", "HSCAN big 0 MATCH", "HSCAN big 0 FOO bar", "HSCAN big x", "HSCAN nohash 0",
+            "HSCAN big 0 MATCH b*", "HSCAN big 0 MATCH a*", "HGET", "HGETALL h x", "HLEN", "SCAN 0 TYPE string", "COMMAND GETKEYS hset k f v", "COPY big big2", "HGETALL big2", "RENAME big2 big3",
+            "HGETALL big3", "TYPE big3",
+        ],
+        ["hash-increments"] =
+        [
+            "HINCRBY h n 5", "HINCRBY h n -7", "HGET h n", "HINCRBY h n abc", "HINCRBY h n 1.5", "HINCRBY h n \"\"",
+            "HSET h s abc", "HINCRBY h s 1", "HSET h f 1.5", "HINCRBY h f 1", "HSET h m 9223372036854775807",
+            "HINCRBY h m 1", "HINCRBY h m -1", "HSET h m -9223372036854775808", "HINCRBY h m -1",
+            "HINCRBY h m 9223372036854775808", "HSET h sp \" 1\"", "HINCRBY h sp 1", "HINCRBYFLOAT h x 1.5",
+            "HINCRBYFLOAT h x 0.25", "HINCRBYFLOAT h x -1.75", "HGET h x", "HINCRBYFLOAT h x abc",
+            "HINCRBYFLOAT h x inf", "HINCRBYFLOAT h x nan", "HINCRBYFLOAT h s 1", "HINCRBYFLOAT h n 1e3",
+            "HINCRBYFLOAT h big 1e20", "HSET h inf inf", "HINCRBYFLOAT h inf 1", "HINCRBYFLOAT h e 5.0e-3",
+            "HGETALL h", "HINCRBY h", "HINCRBYFLOAT h x", "~ HELLO 3", "HGETALL h", "HGETALL nohash",
+            "HINCRBYFLOAT h x 2", "HRANDFIELD nohash", "HRANDFIELD nohash 2", "HRANDFIELD h 0", "HRANDFIELD nohash 0 WITHVALUES",
+            "~ HELLO 2",
+        ],
+        ["hash-random"] =
+        [
+            "HSET one a 1", "HRANDFIELD one", "HRANDFIELD one 1", "HRANDFIELD one 5", "HRANDFIELD one -3",
+            "HRANDFIELD one -2 WITHVALUES", "HRANDFIELD one 1 WITHVALUES", "HRANDFIELD one 1 FOO",
+            "HRANDFIELD one 1 WITHVALUES x", "HRANDFIELD one x", "HRANDFIELD one -9223372036854775807 WITHVALUES",
+            "HRANDFIELD one 0", "HRANDFIELD nohash", "HRANDFIELD nohash -5",
+        ],
         ["command-and-server"] =
         [
             "COMMAND FOO", "COMMAND INFO nosuch", "COMMAND INFO nosuch nosuch2", "COMMAND GETKEYS",

@@ -160,6 +160,12 @@ internal static class HashCommands
             return;
         }
 
+        if (double.IsInfinity(delta))
+        {
+            client.Writer.WriteError("ERR value is NaN or Infinity");
+            return;
+        }
+
         Update(client, request, (writer, current) =>
         {
             double number = 0;
