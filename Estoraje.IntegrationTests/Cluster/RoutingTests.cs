@@ -26,11 +26,14 @@ public class StaticClusterFixture : IAsyncLifetime
     }
 
     /// <summary>What node <paramref name="node"/> itself holds for <paramref name="key"/>, asked on its peer port (no routing).</summary>
-    public async Task<string> LocalGetAsync(int node, string key)
+    public Task<string> LocalGetAsync(int node, string key) => LocalCommandAsync(node, "GET", key);
+
+    /// <summary>A command run by node <paramref name="node"/> on its own data, sent on its peer port (no routing).</summary>
+    public async Task<string> LocalCommandAsync(int node, params string[] command)
     {
         await using var link = await RespConnection.ConnectAsync(PeerPorts[node]);
         Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", Secret));
-        return await link.CommandAsync("GET", key);
+        return await link.CommandAsync(command);
     }
 
     public async Task DisposeAsync()
@@ -324,6 +327,28 @@ public sealed class ReplicationTests(ReplicatedClusterFixture cluster) : IClassF
         Assert.Equal(":40\r\n", await client.CommandAsync(["DEL", .. Enumerable.Range(0, 40).Select(i => $"copy:{i}")]));
         for (var node = 0; node < 3; node++)
             Assert.Equal("$-1\r\n", await cluster.LocalGetAsync(node, "copy:7"));
+    }
+
+    [Fact]
+    public async Task A_hash_changed_through_any_node_is_the_same_on_every_replica()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[2].Port);
+        for (var i = 0; i < 30; i++)
+        {
+            Assert.Equal(":2\r\n", await client.CommandAsync("HSET", $"hcopy:{i}", "a", $"{i}", "b", "x"));
+            Assert.Equal($":{i + 5}\r\n", await client.CommandAsync("HINCRBY", $"hcopy:{i}", "a", "5"));
+            Assert.Equal(":1\r\n", await client.CommandAsync("HDEL", $"hcopy:{i}", "b"));
+        }
+
+        for (var node = 0; node < 3; node++)
+        {
+            for (var i = 0; i < 30; i++)
+            {
+                var expected = $"*2\r\n$1\r\na\r\n${$"{i + 5}".Length}\r\n{i + 5}\r\n";
+                Assert.Equal(expected, await cluster.LocalCommandAsync(node, "HGETALL", $"hcopy:{i}"));
+                Assert.Equal("+hash\r\n", await cluster.LocalCommandAsync(node, "TYPE", $"hcopy:{i}"));
+            }
+        }
     }
 
     [Fact]
