@@ -16,15 +16,11 @@ mode="${MODE:-memory}"
 size="${D:-100}"
 case "$mode" in memory|everysec|always) ;; *) echo "MODE must be memory, everysec or always" >&2; exit 2 ;; esac
 work="$root/.bench"
+# shellcheck source=bench-lib.sh
+. "$root/scripts/bench-lib.sh"
 mkdir -p "$work"
 
-need=()
-command -v redis-benchmark >/dev/null 2>&1 || need+=(redis-tools)
-command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
-if ((${#need[@]})); then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+ensure_redis
 
 echo "Publishing estoraje-server (Release)..."
 dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$work/estoraje" -nologo -v quiet
@@ -40,22 +36,6 @@ fi
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-wait_ready() {
-  for _ in $(seq 1 200); do
-    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.05
-  done
-  echo "server on port $1 did not start" >&2; return 1
-}
 
 declare -A port
 port[estoraje]=$(free_port)
@@ -105,7 +85,6 @@ for round in $(seq 1 "$rounds"); do
   done
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 table="$work/table.md"
 {
   echo "<!-- bench:start:$mode:$size -->"
@@ -141,15 +120,5 @@ table="$work/table.md"
   echo "<!-- bench:end:$mode:$size -->"
 } > "$table"
 
-doc=docs/benchmarks.md
-start="<!-- bench:start:$mode:$size -->"
-if grep -qF "$start" "$doc" 2>/dev/null; then
-  awk -v table="$table" -v start="$start" -v end="<!-- bench:end:$mode:$size -->" '
-    $0 == start { while ((getline line < table) > 0) print line; skip=1; next }
-    $0 == end { skip=0; next }
-    !skip { print }' "$doc" > "$doc.tmp" && mv "$doc.tmp" "$doc"
-else
-  printf '\n' >> "$doc"
-  cat "$table" >> "$doc"
-fi
+replace_section docs/benchmarks.md "<!-- bench:start:$mode:$size -->" "<!-- bench:end:$mode:$size -->" "$table"
 cat "$table"
