@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Estoraje.Storage;
 using Estoraje.Storage.Log;
 
 namespace Estoraje.Benchmarks.Storage;

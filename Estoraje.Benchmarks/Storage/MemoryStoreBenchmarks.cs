@@ -1,5 +1,6 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Estoraje.Storage;
 using Estoraje.Storage.Memory;
 
 namespace Estoraje.Benchmarks.Storage;
