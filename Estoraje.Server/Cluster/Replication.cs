@@ -25,7 +25,7 @@ internal static class Replication
 
     /// <summary>Whether a command's effect is copied: a write on keys (ESTORAJE.APPLY is itself the copy).</summary>
     public static bool Replicates(CommandDefinition command) =>
-        (command.Flags & CommandFlags.Write) != 0 && command.FirstKey > 0;
+        (command.Flags & CommandFlags.Write) != 0 && command.HasKeys;
 
     /// <summary>Whether writes of this node must be replicated: the ring keeps more than one copy.</summary>
     public static bool Applies(ClusterView view) => view.Ring.ReplicaCount > 1 || view.TargetRing.ReplicaCount > 1;
@@ -54,8 +54,7 @@ internal static class Replication
 
         var reply = captured.WrittenSpan.ToArray();
         var copies = new List<List<Task<byte[]>>>();
-        var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
-        for (var i = command.FirstKey; i <= last; i += command.Step)
+        foreach (var i in command.Keys(request))
         {
             var apply = EncodeRecord(session.Store, request[i]);
             if (apply is null)

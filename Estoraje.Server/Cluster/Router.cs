@@ -112,25 +112,25 @@ internal sealed class Router : IAsyncDisposable
         if (ring.Members.Count == 1 && view.SelfIndex == 0)
             return RouteKind.Local;
         // Keyless commands about the whole keyspace ask every node.
-        if (command.FirstKey <= 0)
+        if (!command.HasKeys)
             return BroadcastOf(command) == MergeKind.None ? RouteKind.Local : RouteKind.FanOut;
-        if (request.Count <= command.FirstKey)
+        var keys = command.Keys(request);
+        if (!keys.MoveNext())
             return RouteKind.Local;
 
-        var last = command.LastKey < 0 ? request.Count + command.LastKey : Math.Min(command.LastKey, request.Count - 1);
-        slot = Ring.KeySlot.Of(request[command.FirstKey]);
-        for (var i = command.FirstKey + command.Step; i <= last; i += command.Step)
+        slot = Ring.KeySlot.Of(request[keys.Current]);
+        while (keys.MoveNext())
         {
-            if (Ring.KeySlot.Of(request[i]) == slot)
+            if (Ring.KeySlot.Of(request[keys.Current]) == slot)
                 continue;
             if (MergeOf(command) == MergeKind.None)
                 return RouteKind.CrossSlot;
 
             // Keys of several slots: one node may still be primary of all of them.
             var first = ring.PrimaryOf(slot);
-            for (var j = command.FirstKey + command.Step; j <= last; j += command.Step)
+            foreach (var position in command.Keys(request))
             {
-                if (ring.PrimaryOf(Ring.KeySlot.Of(request[j])) != first)
+                if (ring.PrimaryOf(Ring.KeySlot.Of(request[position])) != first)
                     return RouteKind.FanOut;
             }
 

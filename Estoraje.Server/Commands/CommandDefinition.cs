@@ -77,6 +77,25 @@ internal sealed class CommandDefinition
 
     public int Step { get; }
 
+    /// <summary>
+    /// Position of the numkeys argument of a command whose keys it counts (ZUNIONSTORE, ZINTERCARD...): that many
+    /// keys follow it, besides those of first/last/step. 0 for every other command.
+    /// </summary>
+    public int NumKeysIndex { get; init; }
+
+    /// <summary>Whether the command names keys (through first/last/step or a numkeys argument).</summary>
+    public bool HasKeys => FirstKey > 0 || NumKeysIndex > 0;
+
+    /// <summary>The positions of the keys in <paramref name="request"/> (see <see cref="KeyPositions"/>).</summary>
+    public KeyPositions Keys(RespRequest request, int offset = 0) => new(this, request, offset);
+
+    /// <summary>The position of the request's first key, -1 when it has none.</summary>
+    public int FirstKeyPosition(RespRequest request)
+    {
+        var keys = Keys(request);
+        return keys.MoveNext() ? keys.Current : -1;
+    }
+
     /// <summary>Redis's command group (string, generic, connection, server).</summary>
     public string Group { get; }
 

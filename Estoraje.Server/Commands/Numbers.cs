@@ -37,6 +37,169 @@ internal static class Numbers
     }
 
     /// <summary>
+    /// A score as Redis's string2d reads one (ZADD, ZINCRBY, WEIGHTS): C's strtod over the whole text, no leading
+    /// space, hexadecimal floats and "inf"/"infinity" allowed; NaN, overflow to ±∞ and underflow to 0 refused.
+    /// </summary>
+    public static bool TryParseScore(ReadOnlySpan<byte> text, out double value)
+    {
+        value = 0;
+        if (text.IsEmpty || IsSpace(text[0]) || !TryStrtod(text, out value, out var outOfRange))
+            return false;
+        return !double.IsNaN(value) && !(outOfRange && (double.IsInfinity(value) || value == 0));
+    }
+
+    /// <summary>
+    /// C's strtod (C locale) that must read all of <paramref name="text"/>: leading white space, a sign, then
+    /// "inf"/"infinity", "nan", a hexadecimal float (0x1.8p3) or decimal digits with a point and an exponent. An
+    /// empty text reads as 0, as strtod leaves it. <paramref name="outOfRange"/> is strtod's ERANGE: the value
+    /// overflowed to ±∞ or a non-zero number underflowed to 0.
+    /// </summary>
+    public static bool TryStrtod(ReadOnlySpan<byte> text, out double value, out bool outOfRange)
+    {
+        value = 0;
+        outOfRange = false;
+        var i = 0;
+        while (i < text.Length && IsSpace(text[i]))
+            i++;
+        // strtod converts nothing in blank text and points back at its start: only empty text reads (as 0) to its end.
+        if (i == text.Length)
+            return text.IsEmpty;
+        var negative = false;
+        if (text[i] is (byte)'+' or (byte)'-')
+            negative = text[i++] == (byte)'-';
+        var rest = text[i..];
+        if (System.Text.Ascii.EqualsIgnoreCase(rest, "inf"u8) || System.Text.Ascii.EqualsIgnoreCase(rest, "infinity"u8))
+            value = double.PositiveInfinity;
+        else if (System.Text.Ascii.EqualsIgnoreCase(rest, "nan"u8))
+            value = double.NaN;
+        else if (rest.Length > 2 && rest[0] == (byte)'0' && (rest[1] | 0x20) == (byte)'x')
+        {
+            if (!TryParseHexFloat(rest[2..], out value, out outOfRange))
+                return false;
+        }
+        else if (!TryParseDecimal(rest, out value, out outOfRange))
+            return false;
+
+        value = negative ? -value : value;
+        return true;
+    }
+
+    // Digits, an optional point and digits (at least one digit in all), an optional exponent with digits.
+    private static bool TryParseDecimal(ReadOnlySpan<byte> text, out double value, out bool outOfRange)
+    {
+        value = 0;
+        outOfRange = false;
+        var i = 0;
+        var digits = 0;
+        var nonZero = false;
+        while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+        {
+            nonZero |= text[i++] != (byte)'0';
+            digits++;
+        }
+
+        if (i < text.Length && text[i] == (byte)'.')
+        {
+            i++;
+            while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+            {
+                nonZero |= text[i++] != (byte)'0';
+                digits++;
+            }
+        }
+
+        if (digits == 0)
+            return false;
+        if (i < text.Length && (text[i] | 0x20) == (byte)'e')
+        {
+            i++;
+            if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
+                i++;
+            var exponentDigits = 0;
+            while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+            {
+                i++;
+                exponentDigits++;
+            }
+
+            if (exponentDigits == 0)
+                return false;
+        }
+
+        if (i != text.Length || !double.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out value))
+            return false;
+        outOfRange = double.IsInfinity(value) || (nonZero && value == 0);
+        return true;
+    }
+
+    // After "0x": hex digits with an optional point (at least one digit), then an optional binary exponent p±d.
+    private static bool TryParseHexFloat(ReadOnlySpan<byte> text, out double value, out bool outOfRange)
+    {
+        value = 0;
+        outOfRange = false;
+        ulong mantissa = 0;
+        var exponent = 0L;
+        var digits = 0;
+        var i = 0;
+        var afterPoint = false;
+        for (; i < text.Length; i++)
+        {
+            if (text[i] == (byte)'.' && !afterPoint)
+            {
+                afterPoint = true;
+                continue;
+            }
+
+            var nibble = HexValue(text[i]);
+            if (nibble < 0)
+                break;
+            digits++;
+            // Keep 60 bits of mantissa; later digits only move the exponent (their bits are below a double's reach).
+            if (mantissa >> 56 == 0)
+            {
+                mantissa = (mantissa << 4) | (uint)nibble;
+                if (afterPoint)
+                    exponent -= 4;
+            }
+            else if (!afterPoint)
+            {
+                exponent += 4;
+            }
+        }
+
+        if (digits == 0)
+            return false;
+        if (i < text.Length && (text[i] | 0x20) == (byte)'p')
+        {
+            i++;
+            var negative = false;
+            if (i < text.Length && text[i] is (byte)'+' or (byte)'-')
+                negative = text[i++] == (byte)'-';
+            var start = i;
+            long binary = 0;
+            while (i < text.Length && char.IsAsciiDigit((char)text[i]))
+                binary = Math.Min(binary * 10 + (text[i++] - '0'), 100_000);
+            if (i == start)
+                return false;
+            exponent += negative ? -binary : binary;
+        }
+
+        if (i != text.Length)
+            return false;
+        value = Math.ScaleB((double)mantissa, (int)Math.Clamp(exponent, -100_000, 100_000));
+        outOfRange = double.IsInfinity(value) || (mantissa != 0 && value == 0);
+        return true;
+    }
+
+    private static int HexValue(byte c) => c switch
+    {
+        >= (byte)'0' and <= (byte)'9' => c - '0',
+        >= (byte)'a' and <= (byte)'f' => c - 'a' + 10,
+        >= (byte)'A' and <= (byte)'F' => c - 'A' + 10,
+        _ => -1,
+    };
+
+    /// <summary>
     /// A float as INCRBYFLOAT replies with one (Redis's "human" long double format): plain decimal notation,
     /// no exponent, no trailing zeros, the shortest digits that read back as the same value, rounded to 17 decimals.
     /// </summary>

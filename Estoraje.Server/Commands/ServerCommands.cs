@@ -148,16 +148,22 @@ internal static class ServerCommands
             return;
         }
 
-        if (command.FirstKey == 0)
+        if (!command.HasKeys)
         {
             client.Writer.WriteError("ERR The command has no key arguments");
             return;
         }
 
-        var last = command.LastKey < 0 ? argc + command.LastKey : command.LastKey;
+        var keys = command.Keys(request, offset: 2);
+        if (keys.Invalid)
+        {
+            client.Writer.WriteError("ERR Invalid arguments specified for command");
+            return;
+        }
+
         var positions = new List<int>();
-        for (var i = command.FirstKey; i <= last && i < argc; i += command.Step)
-            positions.Add(i + 2);
+        foreach (var position in keys)
+            positions.Add(position + 2);
         client.Writer.WriteArrayHeader(positions.Count);
         foreach (var position in positions)
             client.Writer.WriteBulkString(request[position]);
@@ -495,6 +501,8 @@ internal static class ServerCommands
         Add(CommandFlags.Fast, "fast");
         Add(CommandFlags.NoAuth, "no_auth");
         Add(CommandFlags.AllowBusy, "allow_busy");
+        if (command.NumKeysIndex > 0)
+            names.Add("movablekeys");
         return names;
     }
 
@@ -521,6 +529,9 @@ internal static class ServerCommands
                 break;
             case "connection":
                 categories.Add("@connection");
+                break;
+            case "sorted_set":
+                categories.Add("@sortedset");
                 break;
         }
 

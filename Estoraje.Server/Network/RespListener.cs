@@ -221,7 +221,8 @@ internal sealed partial class RespListener : BackgroundService
                 // A command forwarded by a node that sees this one as the primary of a slot it is still pulling.
                 else if (router.Gate.ClosedCount > 0 || session.WaitChain is not null)
                 {
-                    var slot = command.FirstKey > 0 && request.Count > command.FirstKey ? Ring.KeySlot.Of(request[command.FirstKey]) : -1;
+                    var first = command.FirstKeyPosition(request);
+                    var slot = first > 0 ? Ring.KeySlot.Of(request[first]) : -1;
                     if (slot >= 0 && (session.WaitChain is not null || router.Gate.IsClosed(slot)))
                     {
                         ForwardWhenOpen(session, command, request, slot);

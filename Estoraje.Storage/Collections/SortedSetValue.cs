@@ -54,6 +54,22 @@ public sealed class SortedSetValue
         return set;
     }
 
+    /// <summary>A sorted set of distinct members given in any order (ZUNIONSTORE and the like): sorted once.</summary>
+    /// <exception cref="ArgumentException">A score is NaN or a member comes twice.</exception>
+    public static SortedSetValue Create(IEnumerable<ScoredMember> elements)
+    {
+        var set = new SortedSetValue();
+        foreach (var element in elements)
+        {
+            if (double.IsNaN(element.Score) || !set._scores.TryAdd(element.Member, element.Score))
+                throw new ArgumentException("Sorted set members must be distinct, with scores that are numbers.", nameof(elements));
+            set._ordered.Add(element);
+        }
+
+        set._ordered.Sort(static (x, y) => Compare(x, y.Score, y.Member));
+        return set;
+    }
+
     /// <summary>
     /// Finds one member's score in a stored sorted set without decoding the rest (ZSCORE): a linear walk, no
     /// allocation.
