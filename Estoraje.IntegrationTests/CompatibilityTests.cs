@@ -443,7 +443,7 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
     }
 
     // Splits a script line on spaces; "double quotes" keep spaces and make "" an empty argument.
-    private static string[] Split(string line)
+    internal static string[] Split(string line)
     {
         var arguments = new List<string>();
         var current = new StringBuilder();

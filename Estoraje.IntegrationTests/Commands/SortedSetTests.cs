@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using Estoraje.IntegrationTests.Infrastructure;
 
 namespace Estoraje.IntegrationTests.Commands;
@@ -316,7 +315,7 @@ public sealed class SortedSetTests(DifferentialFixture servers) : IClassFixture<
         foreach (var command in commands)
         {
             var uncompared = command.StartsWith(Uncompared, StringComparison.Ordinal);
-            var arguments = Split(uncompared ? command[Uncompared.Length..] : command);
+            var arguments = CompatibilityTests.Split(uncompared ? command[Uncompared.Length..] : command);
             var expected = await redis.CommandAsync(arguments);
             var actual = await estoraje.CommandAsync(arguments);
             if (uncompared)
@@ -388,38 +387,5 @@ public sealed class SortedSetTests(DifferentialFixture servers) : IClassFixture<
             32 => $"ZINTERCARD 2 {keys}{(random.Next(2) == 0 ? " LIMIT " + Pick(["0", "1", "2"]) : "")}",
             _ => random.Next(3) == 0 ? $"SET str v" : $"ZRANGESTORE {Pick(s_keys[..3])} {Key()} {Pick(s_indexes)} {Pick(s_indexes)}",
         };
-    }
-
-    // Splits a script line on spaces; "double quotes" keep spaces and make "" an empty argument.
-    private static string[] Split(string line)
-    {
-        var arguments = new List<string>();
-        var current = new StringBuilder();
-        var quoted = false;
-        var started = false;
-        foreach (var c in line)
-        {
-            if (c == '"')
-            {
-                quoted = !quoted;
-                started = true;
-            }
-            else if (c == ' ' && !quoted)
-            {
-                if (started)
-                    arguments.Add(current.ToString());
-                current.Clear();
-                started = false;
-            }
-            else
-            {
-                current.Append(c);
-                started = true;
-            }
-        }
-
-        if (started)
-            arguments.Add(current.ToString());
-        return [.. arguments];
     }
 }

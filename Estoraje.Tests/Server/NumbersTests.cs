@@ -158,4 +158,58 @@ public sealed class NumbersTests
     {
         Assert.Equal(expected, Numbers.IsCanonicalInteger(Encoding.ASCII.GetBytes(text)));
     }
+    [Theory]
+    [InlineData("1", 1.0)]
+    [InlineData("-2.5", -2.5)]
+    [InlineData("+.5", 0.5)]
+    [InlineData("5.", 5.0)]
+    [InlineData("1e3", 1000.0)]
+    [InlineData("0x10", 16.0)]
+    [InlineData("0x1.8p1", 3.0)]
+    [InlineData("-0X.8", -0.5)]
+    [InlineData("inf", double.PositiveInfinity)]
+    [InlineData("-Infinity", double.NegativeInfinity)]
+    [InlineData("1e-310", 1e-310)]
+    public void Scores_read_as_string2d_reads_them(string text, double expected)
+    {
+        Assert.True(Numbers.TryParseScore(Encoding.ASCII.GetBytes(text), out var value));
+        Assert.Equal(expected, value);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(" 1")]
+    [InlineData("1 ")]
+    [InlineData("nan")]
+    [InlineData("1e400")]
+    [InlineData("-1e400")]
+    [InlineData("1e-400")]
+    [InlineData("0x")]
+    [InlineData("1e")]
+    [InlineData("1_000")]
+    [InlineData("infinit")]
+    [InlineData(".")]
+    public void Scores_string2d_refuses_are_refused(string text) =>
+        Assert.False(Numbers.TryParseScore(Encoding.ASCII.GetBytes(text), out _));
+
+    [Theory]
+    [InlineData("", 0.0, false)]
+    [InlineData(" \t1.5", 1.5, false)]
+    [InlineData("1e400", double.PositiveInfinity, true)]
+    [InlineData("1e-400", 0.0, true)]
+    [InlineData("0e-400", 0.0, false)]
+    public void Strtod_reads_whole_text_with_leading_space_and_reports_range_errors(string text, double expected, bool outOfRange)
+    {
+        Assert.True(Numbers.TryStrtod(Encoding.ASCII.GetBytes(text), out var value, out var range));
+        Assert.Equal(expected, value);
+        Assert.Equal(outOfRange, range);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("+")]
+    [InlineData("1x")]
+    [InlineData("(1")]
+    public void Strtod_refuses_text_it_cannot_read_to_the_end(string text) =>
+        Assert.False(Numbers.TryStrtod(Encoding.ASCII.GetBytes(text), out _, out _));
 }
