@@ -312,6 +312,7 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
             "HSET one a 1", "HRANDFIELD one", "HRANDFIELD one 1", "HRANDFIELD one 5", "HRANDFIELD one -3",
             "HRANDFIELD one -2 WITHVALUES", "HRANDFIELD one 1 WITHVALUES", "HRANDFIELD one 1 FOO",
             "HRANDFIELD one 1 WITHVALUES x", "HRANDFIELD one x", "HRANDFIELD one -9223372036854775807 WITHVALUES",
+            "HRANDFIELD one -9223372036854775808",
             "HRANDFIELD one 0", "HRANDFIELD nohash", "HRANDFIELD nohash -5",
         ],
         ["command-and-server"] =

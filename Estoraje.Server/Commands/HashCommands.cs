@@ -207,12 +207,8 @@ internal static class HashCommands
             }
 
             withValues = request.Count == 4;
-            // Redis refuses counts whose doubled size (values included) would overflow.
-            if (count < -long.MaxValue / 2 || count > long.MaxValue / 2)
-            {
-                client.Writer.WriteError("ERR value is out of range");
+            if (!Values.TryCheckRandomCount(client, count, withValues))
                 return;
-            }
         }
 
         if (!Values.TryRead(client, request[1], ValueKind.Hash, out var value, out var found))

@@ -126,12 +126,8 @@ internal static class SortedSetCommands
             }
 
             withScores = request.Count == 4;
-            // Redis refuses counts whose doubled size (scores included) would overflow.
-            if (withScores && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
-            {
-                writer.WriteError("ERR value is out of range");
+            if (!Values.TryCheckRandomCount(client, count, withScores))
                 return;
-            }
         }
 
         if (!Values.TryRead(client, request[1], ValueKind.SortedSet, out var value, out var found))

@@ -48,6 +48,37 @@ internal static class Values
     public static int CountOf(in StoredValue value) =>
         CollectionEncoding.TryReadHeader(value.Bytes, out var count, out _) ? count : throw CollectionEncoding.Corrupt(value.Kind.ToString());
 
+    /// <summary>The most elements HRANDFIELD, SRANDMEMBER and ZRANDMEMBER return at once (a whole reply is built in memory).</summary>
+    public const long MaxRandomCount = 1 << 24;
+
+    /// <summary>
+    /// Checks the count of HRANDFIELD, SRANDMEMBER or ZRANDMEMBER: Redis refuses one whose doubled size would overflow
+    /// when values or scores come with it; Estoraje also refuses more than <see cref="MaxRandomCount"/> elements, which
+    /// Redis would stream. False after writing the error.
+    /// </summary>
+    public static bool TryCheckRandomCount(ClientSession client, long count, bool pairs)
+    {
+        if (count == long.MinValue)
+        {
+            client.Writer.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return false;
+        }
+
+        if (pairs && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+        {
+            client.Writer.WriteError("ERR value is out of range");
+            return false;
+        }
+
+        if (count < -MaxRandomCount)
+        {
+            client.Writer.WriteError($"ERR value is out of range, at most {MaxRandomCount} elements are returned");
+            return false;
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Parses the options of HSCAN, SSCAN and ZSCAN after the key: cursor, then MATCH pattern, COUNT n and (HSCAN
     /// only) NOVALUES; false after writing Redis's error.
