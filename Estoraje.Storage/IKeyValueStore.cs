@@ -91,6 +91,15 @@ public interface IKeyValueStore : IDisposable
     bool TryGetVersion(ReadOnlySpan<byte> key, out long version);
 
     /// <summary>
+    /// The highest version among the writes of <paramref name="key"/>'s shard that were removed leaving no
+    /// tombstone (0 when none). A key the store held no version of when <see cref="Clock"/> read T was written and
+    /// removed since only if this exceeds T (WATCH of an absent key relies on it). The memory store keeps no
+    /// tombstones and tracks this per shard; the log store's deletes and expiries leave tombstones, only FLUSHALL
+    /// removes keys without them, and it answers the flush's own version (as if every key had been flushed).
+    /// </summary>
+    long RemovedVersion(ReadOnlySpan<byte> key);
+
+    /// <summary>
     /// Applies a record written elsewhere (a replica's copy of a primary's write), keeping its version, only
     /// if that version is higher than the version held for the key; re-delivered and out-of-order records
     /// are therefore harmless. Returns whether the record was applied.

@@ -402,6 +402,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     }
 
     /// <inheritdoc />
+    public long RemovedVersion(ReadOnlySpan<byte> key) => Volatile.Read(ref _flushVersion);
+
+    /// <inheritdoc />
     public bool Apply(in StoreRecord record)
     {
         var key = record.Key;

@@ -34,6 +34,12 @@ internal sealed class KeyTable : ChainedTable<KeyTable.Entry>, IBucketScan, IExp
     /// </summary>
     public long UsedBytes { get; set; }
 
+    /// <summary>The highest version written to this shard (kept through removals and clears).</summary>
+    public long MaxVersion { get; set; }
+
+    /// <summary>The highest version of a key removed from this shard (see <see cref="IKeyValueStore.RemovedVersion"/>).</summary>
+    public long RemovedVersion { get; set; }
+
     public int Find(ReadOnlySpan<byte> key, int hash)
     {
         for (var i = Head(hash); i >= 0; i = this[i].Next)

@@ -147,6 +147,7 @@ public sealed class MemoryStore : IKeyValueStore
             e.Value = value;
             e.Length = length;
             e.Version = version;
+            table.MaxVersion = Math.Max(table.MaxVersion, version);
             e.LastAccess = Now;
             table.SetExpiry(i, expiresAt);
             table.UsedBytes += delta;
@@ -187,6 +188,7 @@ public sealed class MemoryStore : IKeyValueStore
             e.Length = length;
             e.LastAccess = now;
             e.Version = _clock.Next();
+            table.MaxVersion = Math.Max(table.MaxVersion, e.Version);
             return length;
         }
     }
@@ -220,6 +222,7 @@ public sealed class MemoryStore : IKeyValueStore
                 return false;
             table.SetExpiry(i, expiresAt);
             table[i].Version = _clock.Next();
+            table.MaxVersion = Math.Max(table.MaxVersion, table[i].Version);
             return true;
         }
     }
@@ -230,7 +233,12 @@ public sealed class MemoryStore : IKeyValueStore
         using (Lock(ulong.MaxValue))
         {
             foreach (var t in _tables)
+            {
+                if (t.Count > 0)
+                    t.RemovedVersion = Math.Max(t.RemovedVersion, t.MaxVersion);
                 t.Clear();
+            }
+
             Volatile.Write(ref _flushVersion, _clock.Next());
         }
     }
@@ -303,6 +311,14 @@ public sealed class MemoryStore : IKeyValueStore
     }
 
     /// <inheritdoc />
+    public long RemovedVersion(ReadOnlySpan<byte> key)
+    {
+        var shard = ShardOf(Hash(key));
+        lock (_locks[shard])
+            return _tables[shard].RemovedVersion;
+    }
+
+    /// <inheritdoc />
     public bool Apply(in StoreRecord record)
     {
         var key = record.Key;
@@ -359,6 +375,7 @@ public sealed class MemoryStore : IKeyValueStore
     private static void RemoveEntry(KeyTable table, int i)
     {
         ref var e = ref table[i];
+        table.RemovedVersion = Math.Max(table.RemovedVersion, e.Version);
         table.UsedBytes -= e.Key!.Length + EntryOverhead + Capacity(e.Value);
         table.RemoveAt(i);
     }

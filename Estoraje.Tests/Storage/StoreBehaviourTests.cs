@@ -721,6 +721,46 @@ public abstract class StoreBehaviourTests : IDisposable
         Assert.True(version > future);
     }
 
+    [Theory]
+    [InlineData("delete")]
+    [InlineData("expiry")]
+    [InlineData("flush")]
+    public void A_key_written_and_removed_after_a_clock_reading_is_told_apart_from_one_left_absent(string removal)
+    {
+        Set("other", "x");
+        Assert.False(Store.TryGetVersion("k"u8, out _));
+        var reading = Store.Clock.Last;
+
+        Set("k", "v", removal == "expiry" ? _time.NowMs + 10 : 0);
+        switch (removal)
+        {
+            case "delete":
+                Assert.True(Store.Remove("k"u8));
+                break;
+            case "expiry":
+                _time.Advance(11);
+                Assert.False(Store.Exists("k"u8));
+                break;
+            default:
+                Store.Clear();
+                break;
+        }
+
+        // WATCH of an absent key: either a tombstone newer than the reading, or a removal newer than it.
+        Assert.True(Store.TryGetVersion("k"u8, out var version) ? version > reading : Store.RemovedVersion("k"u8) > reading);
+    }
+
+    [Fact]
+    public void Removing_keys_written_before_a_clock_reading_leaves_an_absent_key_unchanged_since()
+    {
+        Set("old", "v");
+        var reading = Store.Clock.Last;
+
+        Assert.True(Store.Remove("old"u8));
+
+        Assert.False(Store.TryGetVersion("never"u8, out _) || Store.RemovedVersion("never"u8) > reading);
+    }
+
     private void Set(string key, string value, long expiresAt = 0)
     {
         var bytes = Encoding.ASCII.GetBytes(value);
