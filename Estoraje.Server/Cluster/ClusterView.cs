@@ -77,6 +77,9 @@ internal sealed class ClusterView
     /// <summary>This node's state as registered (ready when it is not registered, e.g. standalone).</summary>
     public string SelfState { get; }
 
+    /// <summary>Whether this node holds every slot alone (standalone, or a cluster of one): no key needs hashing.</summary>
+    public bool Alone => Ring.Members.Count == 1 && SelfIndex == 0;
+
     /// <summary>The member at <paramref name="index"/> of <paramref name="ring"/> (one of this view's rings).</summary>
     public ClusterMember MemberOf(HashRing ring, int index) => ById[ring.Members[index].Id];
 

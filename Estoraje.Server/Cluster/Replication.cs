@@ -15,6 +15,14 @@ namespace Estoraje.Server.Cluster;
 /// connection loop, and W−1 acknowledgements). Fewer: <c>-NOREPLICAS</c>, the write is not acknowledged.
 /// Replicas apply a record only if its version is newer, so re-delivery and reordering are harmless.
 /// </summary>
+/// <remarks>
+/// Which keys are copied: those a <see cref="ReplicatedRun"/> collected while the commands ran, not the key spec of
+/// the command the client sent. <see cref="CommandTable.Execute"/> adds the keys of every write command it runs on
+/// the session to <see cref="ClientSession.WrittenKeys"/>, so one mechanism covers a plain write (one command),
+/// EXEC (the queued commands, run under their shards' locks, then copied together, the reply waiting for W copies
+/// of every key written) and a script whose calls write: open a run, execute, <see cref="ReplicatedRun.End"/>, then
+/// <see cref="ReplicatedRun.ReplicateAsync"/> and defer the client's reply to it.
+/// </remarks>
 internal static class Replication
 {
     public const string NoReplicasError = "NOREPLICAS Not enough good replicas to write.";
@@ -36,31 +44,37 @@ internal static class Replication
     /// </summary>
     public static Task<byte[]> ExecuteAsync(ClientSession session, CommandDefinition command, RespRequest request, ClusterView view)
     {
-        var quorum = Quorum(session.Server.Options);
-        if (view.Ring.ReplicaCount < quorum)
+        if (view.Ring.ReplicaCount < Quorum(session.Server.Options))
             return Task.FromResult(s_noReplicas);
 
-        var captured = new ArrayBufferWriter<byte>();
-        var output = session.Writer.Output;
-        session.Writer.Output = captured;
+        var run = new ReplicatedRun(session);
         try
         {
             CommandTable.Execute(session, command, request);
         }
         finally
         {
-            session.Writer.Output = output;
+            run.End();
         }
 
-        var reply = captured.WrittenSpan.ToArray();
+        return run.ReplicateAsync(view);
+    }
+
+    /// <summary>
+    /// Copies the current record of each of <paramref name="keys"/> (written here, on their slots' primary) to
+    /// the other replicas of its slot, and returns <paramref name="reply"/> once W copies of every record are
+    /// held (NOREPLICAS when they cannot be). The keys are those a <see cref="ReplicatedRun"/> collected.
+    /// </summary>
+    public static Task<byte[]> ReplicateAsync(ClientSession session, ClusterView view, byte[] reply, IReadOnlyList<byte[]> keys)
+    {
         var copies = new List<List<Task<byte[]>>>();
-        foreach (var i in command.Keys(request))
+        foreach (var key in keys)
         {
-            var apply = EncodeRecord(session.Store, request[i]);
+            var apply = EncodeRecord(session.Store, key);
             if (apply is null)
                 continue;
             var sent = new List<Task<byte[]>>();
-            var slot = Ring.KeySlot.Of(request[i]);
+            var slot = Ring.KeySlot.Of(key);
             var replicas = view.Ring.ReplicasOf(slot);
             foreach (var member in replicas)
             {
@@ -78,7 +92,7 @@ internal static class Replication
         }
 
         session.LastWrite = WriteAcks.Track(copies);
-        return copies.Count == 0 ? Task.FromResult(reply) : AwaitQuorumAsync(reply, copies, quorum - 1);
+        return copies.Count == 0 ? Task.FromResult(reply) : AwaitQuorumAsync(reply, copies, Quorum(session.Server.Options) - 1);
     }
 
     // A slot in transition also goes to its replicas in the target ring (a joining node pulling it must not miss

@@ -109,7 +109,7 @@ internal sealed class Router : IAsyncDisposable
         var view = Membership.Current;
         var ring = view.Ring;
         // One node holding everything (standalone, or a cluster of one): no key is hashed at all.
-        if (ring.Members.Count == 1 && view.SelfIndex == 0)
+        if (view.Alone)
             return RouteKind.Local;
         // Keyless commands about the whole keyspace ask every node.
         if (!command.HasKeys)
@@ -239,9 +239,13 @@ internal sealed class Router : IAsyncDisposable
         }
         catch (Exception ex) when (IsUnreachable(ex))
         {
-            return System.Text.Encoding.UTF8.GetBytes($"-TRYAGAIN the node owning this key ({target.Id}) cannot be reached: {ex.Message.ReplaceLineEndings(" ")}\r\n");
+            return TryAgainReply(target, ex);
         }
     }
+
+    /// <summary>The -TRYAGAIN reply a client gets when <paramref name="target"/>, owner of its key, failed to answer.</summary>
+    public static byte[] TryAgainReply(ClusterMember target, Exception failure) =>
+        System.Text.Encoding.UTF8.GetBytes($"-TRYAGAIN the node owning this key ({target.Id}) cannot be reached: {failure.Message.ReplaceLineEndings(" ")}\r\n");
 
     /// <summary>Failures that mean "that node cannot be reached now".</summary>
     public static bool IsUnreachable(Exception ex) =>

@@ -329,7 +329,10 @@ internal sealed class CommandTable
 
         // The batch's replies wait for the store to commit its writes (see RespListener).
         if ((command.Flags & Write) != 0)
+        {
             client.PendingCommit = true;
+            client.WrittenKeys?.Add(command, request);
+        }
         var elapsed = Stopwatch.GetElapsedTime(started);
         var counters = client.Counters;
         counters.Calls[command.Index]++;

@@ -72,6 +72,12 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Replicas holding this connection's last write (WAIT); null before any replicated write.</summary>
     public Cluster.WriteAcks? LastWrite { get; set; }
 
+    /// <summary>
+    /// Collects the keys written by the commands run while a <see cref="Cluster.ReplicatedRun"/> is open (one
+    /// write command, a transaction's EXEC), whose records are then copied to the replicas; null otherwise.
+    /// </summary>
+    public Cluster.WrittenKeys? WrittenKeys { get; set; }
+
     /// <summary>Set while this node answers its part of a cluster-wide KEYS, SCAN or DBSIZE.</summary>
     public bool OwnedKeysOnly { get; set; }
 
