@@ -15,8 +15,8 @@ namespace Estoraje.IntegrationTests;
 /// parameters Estoraje does not implement (save, appendonly, maxmemory...), OBJECT ENCODING after APPEND or
 /// SETRANGE on an existing key (Redis turns such values into "raw") or after INCRBYFLOAT (never "int" in
 /// Redis), INCRBYFLOAT results whose digits show the difference between Redis's 80-bit long double and a
-/// double (0.7 + 0.1), SCAN from a cursor other than 0 (cursors are positions in each server's own table), and
-/// MULTI/EXEC (not served yet). CLIENT KILL filters that match every normal client are left out too: their
+/// double (0.7 + 0.1), and SCAN from a cursor other than 0 (cursors are positions in each server's own table).
+/// CLIENT KILL filters that match every normal client are left out too: their
 /// count would include connections the other tests or the start-up probe have not finished closing.
 /// </remarks>
 public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixture<DifferentialFixture>
@@ -315,6 +315,33 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
             "HRANDFIELD one -9223372036854775808",
             "HRANDFIELD one 0", "HRANDFIELD nohash", "HRANDFIELD nohash -5",
         ],
+        ["transactions"] =
+        [
+            "MULTI", "MULTI", "WATCH a", "SET a 1", "FOO", "GET", "SHUTDOWN", "CLIENT NOSUCH", "EXEC", "EXEC",
+            "DISCARD", "GET a", "MULTI", "SET a 1", "INCR b", "INCRBY a x", "SET a v EX 0", "GET a", "WAIT 1 0",
+            "UNWATCH", "EXEC", "MULTI", "EXEC", "MULTI", "SET a 2", "DISCARD", "GET a", "EXEC", "WATCH", "MULTI x",
+            "UNWATCH x", "EXEC x", "DISCARD x", "MULTI", "SET a", "EXEC", "MULTI", "SET a 3", "RESET", "EXEC", "GET a",
+            "MULTI", "MSET a 4 b", "MSET a 4 b 5", "MGET a b", "DEL a b", "EXISTS a b", "EXEC",
+        ],
+        ["watch"] =
+        [
+            "SET w 1", "WATCH w", "SET w 2", "MULTI", "GET w", "EXEC", "WATCH w", "MULTI", "INCR w", "EXEC",
+            "WATCH w", "MULTI", "EXEC", "WATCH w", "SET w 2", "UNWATCH", "MULTI", "GET w", "EXEC",
+            "WATCH w", "SET w 2 NX", "INCR nothing-else", "MULTI", "GET w", "EXEC",
+            "WATCH w", "SET w 2 XX", "MULTI", "GET w", "EXEC", "WATCH w", "EXPIRE w 100", "MULTI", "PING", "EXEC",
+            "WATCH w", "PERSIST w", "MULTI", "PING", "EXEC", "WATCH w", "PERSIST w", "MULTI", "PING", "EXEC",
+            "WATCH w", "DEL w", "MULTI", "PING", "EXEC", "WATCH w", "DEL w", "MULTI", "PING", "EXEC",
+            "WATCH absent", "SET absent 1", "DEL absent", "MULTI", "PING", "EXEC",
+            "WATCH absent", "MULTI", "SET absent 1", "EXEC", "GET absent",
+            "WATCH w w w", "SET w 3", "MULTI", "PING", "EXEC", "WATCH w other", "SET other 1", "MULTI", "PING", "EXEC",
+            "WATCH w", "MULTI", "WATCH w", "DISCARD", "SET w 4", "MULTI", "PING", "EXEC",
+            "WATCH w", "SET w 5", "MULTI", "FOO", "EXEC", "MULTI", "PING", "EXEC",
+            "SET x 1", "WATCH x", "RENAME x y", "MULTI", "PING", "EXEC", "WATCH y", "SET y 1 PXAT 1", "MULTI", "PING", "EXEC",
+            "SET w 1", "WATCH w never", "FLUSHALL", "MULTI", "PING", "EXEC",
+            "SET w 1", "WATCH never", "FLUSHALL", "MULTI", "PING", "EXEC",
+            "~ HELLO 3", "WATCH w", "SET w 1", "MULTI", "GET w", "EXEC", "MULTI", "GET w", "GET missing", "EXEC",
+            "MULTI", "FOO", "EXEC", "~ HELLO 2",
+        ],
         ["command-and-server"] =
         [
             "COMMAND FOO", "COMMAND INFO nosuch", "COMMAND INFO nosuch nosuch2", "COMMAND GETKEYS",
@@ -356,6 +383,8 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
         ["unbalanced-single-quote"] = "ECHO 'open\r\n",
         ["quote-followed-by-text"] = "ECHO \"closed\"tail\r\n",
         ["error-after-valid-commands"] = "PING\r\n*1\r\n$4\r\nPING\r\n*abc\r\nPING\r\n",
+        ["pipelined-transaction"] = "MULTI\r\nSET tx:k 1\r\nINCR tx:k\r\nGET tx:k\r\nEXEC\r\nWATCH tx:k\r\nMULTI\r\nDEL tx:k\r\n" +
+                                    "EXEC\r\nWATCH tx:k\r\nSET tx:k 2\r\nMULTI\r\nGET tx:k\r\nEXEC\r\nDEL tx:k\r\nMULTI\r\nPING\r\nQUIT\r\n",
         ["error-after-bad-argument-in-pipeline"] = "*2\r\n$4\r\nECHO\r\n$1\r\nx\r\n*2\r\n$4\r\nECHO\r\n$-5\r\n",
     };
 

@@ -234,25 +234,73 @@ public sealed class StackExchangeRedisTests(EstorajeFixture server) : IClassFixt
 
     [Theory]
     [MemberData(nameof(Protocols))]
-    public async Task Transaction_fails_cleanly_since_multi_is_not_served_and_the_connection_keeps_working(RedisProtocol protocol)
+    public async Task Transaction_whose_conditions_hold_runs_every_command_and_answers_each(RedisProtocol protocol)
     {
         await using var redis = await ConnectAsync(protocol);
         var db = redis.GetDatabase();
         var key = Key(protocol, "transaction");
+        await db.KeyDeleteAsync(key);
+
+        var first = db.CreateTransaction();
+        first.AddCondition(Condition.KeyNotExists(key));
+        var set = first.StringSetAsync(key, "1");
+        var increment = first.StringIncrementAsync(key, 41);
+        var get = first.StringGetAsync(key);
+        Assert.True(await first.ExecuteAsync());
+        Assert.True(await set);
+        Assert.Equal(42, await increment);
+        Assert.Equal("42", await get);
+
+        var second = db.CreateTransaction();
+        second.AddCondition(Condition.StringEqual(key, "42"));
+        second.AddCondition(Condition.KeyExists(key));
+        var append = second.StringAppendAsync(key, "!");
+        Assert.True(await second.ExecuteAsync());
+        Assert.Equal(3, await append);
+        Assert.Equal("42!", await db.StringGetAsync(key));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Transaction_whose_condition_fails_runs_nothing_and_cancels_its_commands(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "failed-condition");
+        await db.StringSetAsync(key, "a");
+
+        foreach (var condition in (Condition[])[Condition.StringEqual(key, "b"), Condition.KeyNotExists(key), Condition.StringNotEqual(key, "a")])
+        {
+            var transaction = db.CreateTransaction();
+            transaction.AddCondition(condition);
+            var overwrite = transaction.StringSetAsync(key, "c");
+
+            Assert.False(await transaction.ExecuteAsync());
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => overwrite);
+        }
+
+        Assert.Equal("a", await db.StringGetAsync(key));
+        Assert.True(await db.StringSetAsync(key + ":after", "still works"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Transaction_command_failing_at_exec_fails_alone_while_the_others_run(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "runtime-error");
+        await db.StringSetAsync(key, "not a number");
 
         var transaction = db.CreateTransaction();
-        var queued = transaction.StringIncrementAsync(key);
+        var increment = transaction.StringIncrementAsync(key);
+        var set = transaction.StringSetAsync(key + ":other", "ran");
 
-        var error = await Assert.ThrowsAsync<RedisServerException>(() => transaction.ExecuteAsync());
-
-        Assert.Equal("ERR unknown command 'EXEC', with args beginning with: ", error.Message);
-        Assert.Equal(error.Message, (await Assert.ThrowsAsync<RedisServerException>(() => queued)).Message);
-        // MULTI was refused, so the server ran the queued INCR as a plain command: a failed transaction here
-        // does not mean nothing changed.
-        Assert.Equal(1, (long)await db.StringGetAsync(key));
-        Assert.True(redis.IsConnected);
-        Assert.True(await db.StringSetAsync(key + ":after", "still works"));
-        Assert.Equal("still works", await db.StringGetAsync(key + ":after"));
+        Assert.True(await transaction.ExecuteAsync());
+        var error = await Assert.ThrowsAsync<RedisServerException>(() => increment);
+        Assert.Equal("ERR value is not an integer or out of range", error.Message);
+        Assert.True(await set);
+        Assert.Equal("ran", await db.StringGetAsync(key + ":other"));
     }
 
     [Theory]

@@ -138,8 +138,9 @@ internal static class Replication
             return;
         }
 
+        // Inside a transaction WAIT does not block, as in Redis: it tells how many replicas hold the write now.
         var last = client.LastWrite;
-        if (replicas <= 0 || (last is not null && last.Acknowledged >= replicas))
+        if (replicas <= 0 || client.RunningTransaction || (last is not null && last.Acknowledged >= replicas))
         {
             client.Writer.WriteInteger(last?.Acknowledged ?? 0);
             return;

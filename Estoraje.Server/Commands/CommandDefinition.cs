@@ -24,6 +24,9 @@ internal enum CommandFlags
     SkipSlowlog = 1 << 10,
     Sentinel = 1 << 11,
     Dangerous = 1 << 12,
+
+    /// <summary>Refused inside MULTI ("Command not allowed inside a transaction"), which then fails.</summary>
+    NoMulti = 1 << 13,
 }
 
 /// <summary>Per-command counters for INFO commandstats that are rare enough to share (calls are counted per session).</summary>

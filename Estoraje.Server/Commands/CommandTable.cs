@@ -85,7 +85,7 @@ internal sealed class CommandTable
         new("time", 1, Loading | Stale | Fast, 0, 0, 0, "server", "2.6.0", "Returns the server time.", ServerCommands.Time),
         new("bgrewriteaof", 1, Admin | NoScript, 0, 0, 0, "server", "1.0.0", "Asynchronously rewrites the append-only file to disk.", ServerCommands.BgRewriteAof),
         new("lastsave", 1, Loading | Stale | Fast | Dangerous, 0, 0, 0, "server", "1.0.0", "Returns the Unix timestamp of the last successful save to disk.", ServerCommands.LastSave),
-        new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
+        new("shutdown", -1, Admin | NoScript | Loading | Stale | Sentinel | AllowBusy | Dangerous | NoMulti, 0, 0, 0, "server", "1.0.0", "Synchronously saves the database(s) to disk and shuts down the Redis server.", ServerCommands.Shutdown),
         new("debug", -2, Admin | NoScript | Loading | Stale | Dangerous, 0, 0, 0, "server", "1.0.0", "A container for debugging commands.", ServerCommands.Debug),
 
         // Cluster: only KEYSLOT until nodes form a cluster; the rest answer as a Redis without cluster support.
@@ -100,25 +100,34 @@ internal sealed class CommandTable
             new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "5.0.0", "Returns helpful text about the different subcommands.", ClusterCommands.Help),
         ]),
 
+        // Transactions: queued in MULTI by the connection loop, run atomically by EXEC on the primary of their slot.
+        new("multi", 1, NoScript | Loading | Stale | Fast | AllowBusy, 0, 0, 0, "transactions", "1.2.0", "Starts a transaction.", TransactionCommands.Multi),
+        new("exec", 1, NoScript | Loading | Stale | SkipSlowlog, 0, 0, 0, "transactions", "1.2.0", "Executes all commands in a transaction.", TransactionCommands.Exec),
+        new("discard", 1, NoScript | Loading | Stale | Fast | AllowBusy, 0, 0, 0, "transactions", "2.0.0", "Discards a transaction.", TransactionCommands.Discard),
+        new("watch", -2, NoScript | Loading | Stale | Fast | AllowBusy, 1, -1, 1, "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", TransactionCommands.Watch),
+        new("unwatch", 1, NoScript | Loading | Stale | Fast | AllowBusy, 0, 0, 0, "transactions", "2.2.0", "Forgets about watched keys of a transaction.", TransactionCommands.Unwatch),
+
         // Between nodes
         new("wait", 3, NoScript, 0, 0, 0, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Cluster.Replication.Wait),
-        new("estoraje.apply", -5, Write | Fast, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
-        new("estoraje.digests", -2, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Returns the key count and digest of each slot given (slot sync, from peers only).", Cluster.SlotSyncCommands.Digests),
-        new("estoraje.slotscan", 4, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Lists one slot's keys with their versions, tombstones included (slot sync, from peers only).", Cluster.SlotSyncCommands.SlotScan),
-        new("estoraje.fetch", -2, ReadOnly | Stale, 0, 0, 0, "cluster", "0.1.0", "Returns the records of keys with their versions (slot sync, from peers only).", Cluster.SlotSyncCommands.Fetch),
-        new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
+        new("estoraje.apply", -5, Write | Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
+        new("estoraje.digests", -2, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the key count and digest of each slot given (slot sync, from peers only).", Cluster.SlotSyncCommands.Digests),
+        new("estoraje.slotscan", 4, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Lists one slot's keys with their versions, tombstones included (slot sync, from peers only).", Cluster.SlotSyncCommands.SlotScan),
+        new("estoraje.fetch", -2, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the records of keys with their versions (slot sync, from peers only).", Cluster.SlotSyncCommands.Fetch),
+        new("estoraje.exec", -3, NoScript | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Runs a transaction whose client is connected to another node, if its watched keys are unchanged (from peers only).", Cluster.TransactionForwarding.Exec),
+        new("estoraje.watch", -2, Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the watch stamps of keys this node leads (WATCH from another node, from peers only).", Cluster.TransactionForwarding.Watch),
+        new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
 
         // Estoraje's own: the cluster as this node sees it (membership through etcd, the ring).
         new("estoraje", -2, None, 0, 0, 0, "cluster", "7.0.0", "A container for Estoraje cluster commands.", null,
         [
-            new("members", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the cluster members, their addresses, states and slots.", EstorajeCommands.Members),
-            new("locate", 3, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
-            new("ring", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
-            new("digest", 3, Stale, 0, 0, 0, "cluster", "7.0.0", "Returns the key count and digest of this node's copy of a slot.", Cluster.SlotSyncCommands.Digest),
-            new("sync", -2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns this node's slot sync progress, or pauses or resumes its background part.", EstorajeCommands.Sync),
-            new("leave", 2, Admin | NoScript | Dangerous, 0, 0, 0, "cluster", "7.0.0", "Hands this node's slots to the other members, then deregisters and stops.", EstorajeCommands.Leave),
-            new("forget", 3, Admin | NoScript | Dangerous, 0, 0, 0, "cluster", "7.0.0", "Removes a dead member's registration.", EstorajeCommands.Forget),
-            new("help", 2, Loading | Stale, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),
+            new("members", 2, Loading | Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns the cluster members, their addresses, states and slots.", EstorajeCommands.Members),
+            new("locate", 3, Loading | Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns the slot, primary and replicas of a key.", EstorajeCommands.Locate),
+            new("ring", 2, Loading | Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns the ring epoch, members and slot counts.", EstorajeCommands.RingInfo),
+            new("digest", 3, Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns the key count and digest of this node's copy of a slot.", Cluster.SlotSyncCommands.Digest),
+            new("sync", -2, Loading | Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns this node's slot sync progress, or pauses or resumes its background part.", EstorajeCommands.Sync),
+            new("leave", 2, Admin | NoScript | Dangerous | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Hands this node's slots to the other members, then deregisters and stops.", EstorajeCommands.Leave),
+            new("forget", 3, Admin | NoScript | Dangerous | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Removes a dead member's registration.", EstorajeCommands.Forget),
+            new("help", 2, Loading | Stale | NoMulti, 0, 0, 0, "cluster", "7.0.0", "Returns helpful text about the different subcommands.", EstorajeCommands.Help),
         ]),
 
         // Strings
@@ -239,6 +248,13 @@ internal sealed class CommandTable
 
     public CommandDefinition? Find(string name) => _byName.GetValueOrDefault(name);
 
+    /// <summary>The command (or subcommand) a request names, unchecked; null when there is none.</summary>
+    public CommandDefinition? Lookup(RespRequest request)
+    {
+        var command = Find(request[0]);
+        return command is { HasSubcommands: true } && request.Count >= 2 ? command.FindSubcommand(request[1]) : command;
+    }
+
     /// <summary>Resolves, checks and runs one request, writing its reply (or Redis's error) to the client.</summary>
     public void Execute(ClientSession client, RespRequest request)
     {
@@ -273,35 +289,33 @@ internal sealed class CommandTable
         }
 
         if (!command.AcceptsArgumentCount(request.Count))
-        {
-            Interlocked.Increment(ref command.Stats.RejectedCalls);
-            client.Writer.WriteError(Errors.WrongArity(command.FullName));
-            return null;
-        }
+            return Reject(client, command, Errors.WrongArity(command.FullName));
 
         if (!client.Authenticated && (command.Flags & NoAuth) == 0)
-        {
-            Interlocked.Increment(ref command.Stats.RejectedCalls);
-            client.Writer.WriteError(Errors.NoAuth);
-            return null;
-        }
+            return Reject(client, command, Errors.NoAuth);
 
         if (client.Server.Loading && (command.Flags & Loading) == 0)
-        {
-            Interlocked.Increment(ref command.Stats.RejectedCalls);
-            client.Writer.WriteError(Errors.Loading);
-            return null;
-        }
+            return Reject(client, command, Errors.Loading);
 
         // As Redis after a failed AOF write: writes (and PING, so health checks notice) are refused; reads go on.
         if (client.Server.Store.WriteError is { } writeError && ((command.Flags & Write) != 0 || command.Name == "ping"))
-        {
-            Interlocked.Increment(ref command.Stats.RejectedCalls);
-            client.Writer.WriteError(Errors.DiskError(writeError));
-            return null;
-        }
+            return Reject(client, command, Errors.DiskError(writeError));
 
         return command;
+    }
+
+    // A refused EXEC also discards the transaction, and says so as Redis's execCommandAbort does.
+    private static CommandDefinition? Reject(ClientSession client, CommandDefinition command, string error)
+    {
+        Interlocked.Increment(ref command.Stats.RejectedCalls);
+        if (command.Parent is null && command.Name == "exec")
+        {
+            client.Transaction.Discard();
+            error = TransactionExecution.AbortPrefix + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
+        }
+
+        client.Writer.WriteError(error);
+        return null;
     }
 
     /// <summary>Runs a resolved command here, counting it for INFO commandstats.</summary>

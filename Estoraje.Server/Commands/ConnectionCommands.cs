@@ -125,6 +125,7 @@ internal static class ConnectionCommands
 
     public static void Reset(ClientSession client, RespRequest request)
     {
+        client.Transaction.Discard();
         client.Writer.Protocol = 2;
         client.Name = "";
         client.NoEvict = false;

@@ -500,6 +500,7 @@ internal static class ServerCommands
         Add(CommandFlags.SkipSlowlog, "skip_slowlog");
         Add(CommandFlags.Fast, "fast");
         Add(CommandFlags.NoAuth, "no_auth");
+        Add(CommandFlags.NoMulti, "no_multi");
         Add(CommandFlags.AllowBusy, "allow_busy");
         if (command.NumKeysIndex > 0)
             names.Add("movablekeys");
@@ -532,6 +533,9 @@ internal static class ServerCommands
                 break;
             case "sorted_set":
                 categories.Add("@sortedset");
+                break;
+            case "transactions":
+                categories.Add("@transaction");
                 break;
         }
 

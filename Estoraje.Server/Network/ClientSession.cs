@@ -72,6 +72,12 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Replicas holding this connection's last write (WAIT); null before any replicated write.</summary>
     public Cluster.WriteAcks? LastWrite { get; set; }
 
+    /// <summary>MULTI state (queued commands, refusals) and WATCHed keys.</summary>
+    public Commands.Transaction Transaction { get; } = new();
+
+    /// <summary>Set while EXEC runs the queued commands: WAIT then answers at once, as Redis does inside MULTI.</summary>
+    public bool RunningTransaction { get; set; }
+
     /// <summary>
     /// Collects the keys written by the commands run while a <see cref="Cluster.ReplicatedRun"/> is open (one
     /// write command, a transaction's EXEC), whose records are then copied to the replicas; null otherwise.
@@ -168,8 +174,9 @@ internal sealed class ClientSession : IDisposable
           .Append(" name=").Append(Name)
           .Append(" age=").Append((now - CreatedAt) / 1000)
           .Append(" idle=").Append((now - LastInteraction) / 1000)
-          .Append(" flags=").Append(NoEvict ? "Ne" : "N")
-          .Append(" db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r")
+          .Append(" flags=").Append(Transaction.Active ? (NoEvict ? "xe" : "x") : NoEvict ? "Ne" : "N")
+          .Append(" db=0 sub=0 psub=0 ssub=0 multi=").Append(Transaction.Active ? Transaction.Queued.Count : -1)
+          .Append(" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r")
           .Append(" cmd=").Append(LastCommand)
           .Append(" user=default redir=-1 resp=").Append(Writer.Protocol)
           .Append(" lib-name=").Append(LibName)

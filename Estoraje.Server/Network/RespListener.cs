@@ -19,6 +19,8 @@ namespace Estoraje.Server.Network;
 /// </summary>
 internal sealed partial class RespListener : BackgroundService
 {
+    private static readonly CommandHandler s_forwardedExec = TransactionForwarding.Exec;
+
     private readonly ServerContext _server;
     private readonly ILogger<RespListener> _logger;
     private readonly List<Server> _listeners = [];
@@ -171,7 +173,25 @@ internal sealed partial class RespListener : BackgroundService
             {
                 var command = table.Resolve(session, request);
                 if (command is null)
+                {
+                    // Refused (unknown, wrong arity…): inside MULTI, EXEC then fails with EXECABORT.
+                    session.Transaction.Flag();
                     continue;
+                }
+
+                if (session.Transaction.Active && TransactionCommands.IsQueued(command))
+                {
+                    TransactionCommands.Queue(session, command, request);
+                    continue;
+                }
+
+                // MULTI, EXEC, DISCARD, WATCH, UNWATCH run here: EXEC and WATCH find the nodes leading their keys.
+                if (command.Group == TransactionCommands.Group)
+                {
+                    CommandTable.Execute(session, command, request);
+                    continue;
+                }
+
                 if (!session.IsPeer)
                 {
                     var route = router.Route(command, request, out var target, out var slot);
@@ -185,7 +205,7 @@ internal sealed partial class RespListener : BackgroundService
                         continue;
                     }
 
-                    if (route == RouteKind.Wait || (session.WaitChain is not null && route == RouteKind.Local && slot >= 0))
+                    if (route == RouteKind.Wait || (session.WaitChain is not null && route is RouteKind.Local or RouteKind.Forward && slot >= 0))
                     {
                         ForwardWhenOpen(session, command, request, slot);
                         continue;
@@ -222,7 +242,8 @@ internal sealed partial class RespListener : BackgroundService
                 else if (router.Gate.ClosedCount > 0 || session.WaitChain is not null)
                 {
                     var first = command.FirstKeyPosition(request);
-                    var slot = first > 0 ? Ring.KeySlot.Of(request[first]) : -1;
+                    var slot = first > 0 ? Ring.KeySlot.Of(request[first])
+                        : command.Handler == s_forwardedExec ? TransactionForwarding.SlotOf(request) : -1;
                     if (slot >= 0 && (session.WaitChain is not null || router.Gate.IsClosed(slot)))
                     {
                         ForwardWhenOpen(session, command, request, slot);
@@ -258,7 +279,8 @@ internal sealed partial class RespListener : BackgroundService
     }
 
     // A command on a slot this node is still pulling runs once the slot opens; every later command of the batch
-    // with a key follows the same path, so that the batch's commands still run in the order they were sent.
+    // with a key follows the same path, so that the batch's commands still run in the order they were sent (also
+    // behind a transaction waiting for the stamps of its watched keys, see TransactionForwarding).
     private static void ForwardWhenOpen(ClientSession session, CommandDefinition command, RespRequest request, int slot)
     {
         var router = session.Server.Router;
