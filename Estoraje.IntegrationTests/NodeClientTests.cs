@@ -1,25 +1,53 @@
+using Estoraje.IntegrationTests.Cluster;
 using Estoraje.IntegrationTests.Infrastructure;
 
 namespace Estoraje.IntegrationTests;
 
 /// <summary>
-/// The Node.js clients, ioredis 6 and node-redis 6 (RESP3), run NodeClients/smoke.mjs against the server.
-/// scripts/test.sh installs them with <c>npm ci</c>.
+/// The Node.js clients, ioredis 6 and node-redis 6 (RESP3), run NodeClients/smoke.mjs and transactions.mjs against
+/// the server. scripts/test.sh installs them with <c>npm ci</c>.
 /// </summary>
 public sealed class NodeClientTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
 {
     [Fact]
-    public async Task Ioredis_and_node_redis_pass_their_smoke_tests()
+    public Task Ioredis_and_node_redis_pass_their_smoke_tests() => NodeScript.RunAsync("smoke.mjs", server.Port, passes: 2);
+
+    [Fact]
+    public Task Ioredis_and_node_redis_transactions_watch_and_pipelines_work() => NodeScript.RunAsync("transactions.mjs", server.Port, passes: 2);
+}
+
+/// <summary>The Node.js clients' transactions through HAProxy in front of three nodes holding three copies of every key.</summary>
+public sealed class NodeClientClusterTests(ReplicatedClusterFixture cluster) : IClassFixture<ReplicatedClusterFixture>, IAsyncLifetime
+{
+    private HaproxyProcess? _proxy;
+
+    public async Task InitializeAsync() => _proxy = await HaproxyProcess.StartAsync(cluster.Nodes.Select(n => n.Port));
+
+    public async Task DisposeAsync()
+    {
+        if (_proxy is not null)
+            await _proxy.DisposeAsync();
+    }
+
+    [Fact]
+    public Task Ioredis_and_node_redis_transactions_watch_and_pipelines_work_through_haproxy() =>
+        NodeScript.RunAsync("transactions.mjs", _proxy!.Port, passes: 2);
+}
+
+/// <summary>Runs one script of NodeClients/ with node against a port and checks its test count.</summary>
+internal static class NodeScript
+{
+    public static async Task RunAsync(string script, int port, int passes)
     {
         var directory = FindNodeClients();
         Assert.True(Directory.Exists(Path.Combine(directory, "node_modules", "ioredis")),
             $"ioredis is not installed: run 'npm ci' in {directory} (scripts/test.sh does).");
 
         var (exitCode, output, error) = await ClientProgram.RunAsync("node",
-            ["smoke.mjs", server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)], directory);
+            [script, port.ToString(System.Globalization.CultureInfo.InvariantCulture)], directory);
 
-        Assert.True(exitCode == 0, $"node smoke.mjs exited {exitCode}:\n{output}\n{error}");
-        Assert.Contains("# pass 2", output, StringComparison.Ordinal);
+        Assert.True(exitCode == 0, $"node {script} exited {exitCode}:\n{output}\n{error}");
+        Assert.Contains($"# pass {passes}", output, StringComparison.Ordinal);
     }
 
     private static string FindNodeClients()
