@@ -322,6 +322,8 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
             "UNWATCH", "EXEC", "MULTI", "EXEC", "MULTI", "SET a 2", "DISCARD", "GET a", "EXEC", "WATCH", "MULTI x",
             "UNWATCH x", "EXEC x", "DISCARD x", "MULTI", "SET a", "EXEC", "MULTI", "SET a 3", "RESET", "EXEC", "GET a",
             "MULTI", "MSET a 4 b", "MSET a 4 b 5", "MGET a b", "DEL a b", "EXISTS a b", "EXEC",
+            "MULTI", "HSET h f 1 g 2", "HINCRBY h f 5", "HGETALL h", "GET h", "HSET s f 1", "SET s v", "HGET s f", "EXEC",
+            "SET hw 1", "WATCH h hw", "HSET h f 7", "MULTI", "HGET h f", "EXEC", "WATCH h", "HSETNX h f 8", "MULTI", "HGET h f", "EXEC",
         ],
         ["watch"] =
         [

@@ -285,6 +285,31 @@ public sealed class StackExchangeRedisTests(EstorajeFixture server) : IClassFixt
 
     [Theory]
     [MemberData(nameof(Protocols))]
+    public async Task Transaction_with_hash_conditions_runs_only_while_the_fields_hold_their_values(RedisProtocol protocol)
+    {
+        await using var redis = await ConnectAsync(protocol);
+        var db = redis.GetDatabase();
+        var key = Key(protocol, "hash-condition");
+        await db.KeyDeleteAsync(key);
+        await db.HashSetAsync(key, [new HashEntry("state", "open"), new HashEntry("count", 1)]);
+
+        var held = db.CreateTransaction();
+        held.AddCondition(Condition.HashEqual(key, "state", "open"));
+        held.AddCondition(Condition.HashNotExists(key, "closed-at"));
+        var increment = held.HashIncrementAsync(key, "count");
+        Assert.True(await held.ExecuteAsync());
+        Assert.Equal(2, await increment);
+
+        var stale = db.CreateTransaction();
+        stale.AddCondition(Condition.HashEqual(key, "state", "closed"));
+        var set = stale.HashSetAsync(key, "count", 100);
+        Assert.False(await stale.ExecuteAsync());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => set);
+        Assert.Equal(2, (long)await db.HashGetAsync(key, "count"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
     public async Task Transaction_command_failing_at_exec_fails_alone_while_the_others_run(RedisProtocol protocol)
     {
         await using var redis = await ConnectAsync(protocol);
