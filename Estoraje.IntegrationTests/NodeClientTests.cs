@@ -17,21 +17,11 @@ public sealed class NodeClientTests(EstorajeFixture server) : IClassFixture<Esto
 }
 
 /// <summary>The Node.js clients' transactions through HAProxy in front of three nodes holding three copies of every key.</summary>
-public sealed class NodeClientClusterTests(ReplicatedClusterFixture cluster) : IClassFixture<ReplicatedClusterFixture>, IAsyncLifetime
+public sealed class NodeClientClusterTests(ReplicatedClusterFixture cluster) : HaproxyInFront(cluster), IClassFixture<ReplicatedClusterFixture>
 {
-    private HaproxyProcess? _proxy;
-
-    public async Task InitializeAsync() => _proxy = await HaproxyProcess.StartAsync(cluster.Nodes.Select(n => n.Port));
-
-    public async Task DisposeAsync()
-    {
-        if (_proxy is not null)
-            await _proxy.DisposeAsync();
-    }
-
     [Fact]
     public Task Ioredis_and_node_redis_transactions_watch_and_pipelines_work_through_haproxy() =>
-        NodeScript.RunAsync("transactions.mjs", _proxy!.Port, passes: 2);
+        NodeScript.RunAsync("transactions.mjs", Proxy.Port, passes: 2);
 }
 
 /// <summary>Runs one script of NodeClients/ with node against a port and checks its test count.</summary>

@@ -43,6 +43,19 @@ public abstract class EtcdClusterTest(int capacity, string cluster, params strin
     protected async Task<EstorajeServerProcess> StartNodeAsync(int i, params string[] extra) =>
         Nodes[i] = await ClusterNodes.StartAsync(Etcd!.Endpoint, cluster, _dirs[i], [.. settings, .. extra]);
 
+    /// <summary>Starts etcd and every node, waits until each node sees all of them, then starts HAProxy in front.</summary>
+    protected async Task StartAllBehindHaproxyAsync()
+    {
+        Etcd = await EtcdProcess.StartAsync();
+        for (var i = 0; i < Nodes.Length; i++)
+            await StartNodeAsync(i);
+        var ids = new List<string>();
+        foreach (var node in Nodes)
+            ids.Add(await ClusterNodes.NodeIdAsync(node!.Port));
+        await ClusterNodes.AllSeeAsync([.. Nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
+        Proxy = await HaproxyProcess.StartAsync(Nodes.Select(n => n!.Port));
+    }
+
     /// <summary>Kills node <paramref name="i"/> (kill -9); its data directory stays.</summary>
     protected async Task KillAsync(int i)
     {

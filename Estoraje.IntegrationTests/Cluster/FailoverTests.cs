@@ -13,17 +13,7 @@ namespace Estoraje.IntegrationTests.Cluster;
 public sealed class FailoverTests(ITestOutputHelper output)
     : EtcdClusterTest(3, "failover", "--replicas", "3", "--write-quorum", "2", "--cluster-secret", "failover-secret")
 {
-    public override async Task InitializeAsync()
-    {
-        Etcd = await EtcdProcess.StartAsync();
-        for (var i = 0; i < 3; i++)
-            await StartNodeAsync(i);
-        var ids = new List<string>();
-        foreach (var node in Nodes)
-            ids.Add(await ClusterNodes.NodeIdAsync(node!.Port));
-        await ClusterNodes.AllSeeAsync([.. Nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
-        Proxy = await HaproxyProcess.StartAsync(Nodes.Select(n => n!.Port));
-    }
+    public override Task InitializeAsync() => StartAllBehindHaproxyAsync();
 
     [Fact]
     public async Task Kill_9_of_a_node_under_load_loses_no_acknowledged_write_and_its_restart_brings_every_copy_level()

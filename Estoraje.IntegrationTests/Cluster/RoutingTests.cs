@@ -251,18 +251,8 @@ public sealed class DeadNodeRoutingTests(StaticClusterFixture cluster) : IClassF
 }
 
 /// <summary>The deployment the README describes: a plain TCP load balancer (HAProxy) in front of every node.</summary>
-public sealed class LoadBalancerTests(StaticClusterFixture cluster) : IClassFixture<StaticClusterFixture>, IAsyncLifetime
+public sealed class LoadBalancerTests(StaticClusterFixture cluster) : HaproxyInFront(cluster), IClassFixture<StaticClusterFixture>
 {
-    private HaproxyProcess? _proxy;
-
-    public async Task InitializeAsync() => _proxy = await HaproxyProcess.StartAsync(cluster.Nodes.Select(n => n.Port));
-
-    public async Task DisposeAsync()
-    {
-        if (_proxy is not null)
-            await _proxy.DisposeAsync();
-    }
-
     [Theory]
     [InlineData(RedisProtocol.Resp2)]
     [InlineData(RedisProtocol.Resp3)]
@@ -272,7 +262,7 @@ public sealed class LoadBalancerTests(StaticClusterFixture cluster) : IClassFixt
         var prefix = $"lb:{protocol}";
         for (var client = 0; client < 3; client++)
         {
-            var options = new ConfigurationOptions { EndPoints = { { "127.0.0.1", _proxy!.Port } }, Protocol = protocol };
+            var options = new ConfigurationOptions { EndPoints = { { "127.0.0.1", Proxy.Port } }, Protocol = protocol };
             await using var connection = await ConnectionMultiplexer.ConnectAsync(options);
             var db = connection.GetDatabase();
             var writes = Enumerable.Range(0, 200).Select(i => db.StringSetAsync($"{prefix}:{client}:{i}", i)).ToArray();
@@ -281,7 +271,7 @@ public sealed class LoadBalancerTests(StaticClusterFixture cluster) : IClassFixt
             Assert.True(await db.KeyDeleteAsync($"{prefix}:{client}:0"));
         }
 
-        foreach (var node in cluster.Nodes)
+        foreach (var node in Cluster.Nodes)
         {
             await using var direct = await RespConnection.ConnectAsync(node.Port);
             for (var client = 0; client < 3; client++)

@@ -10,17 +10,7 @@ namespace Estoraje.IntegrationTests.Cluster;
 public sealed class TransactionLoadTests()
     : EtcdClusterTest(3, "transactions", "--replicas", "3", "--write-quorum", "2", "--cluster-secret", "transactions-secret")
 {
-    public override async Task InitializeAsync()
-    {
-        Etcd = await EtcdProcess.StartAsync();
-        for (var i = 0; i < 3; i++)
-            await StartNodeAsync(i);
-        var ids = new List<string>();
-        foreach (var node in Nodes)
-            ids.Add(await ClusterNodes.NodeIdAsync(node!.Port));
-        await ClusterNodes.AllSeeAsync([.. Nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
-        Proxy = await HaproxyProcess.StartAsync(Nodes.Select(n => n!.Port));
-    }
+    public override Task InitializeAsync() => StartAllBehindHaproxyAsync();
 
     [Fact]
     public async Task Concurrent_optimistic_increments_through_haproxy_end_with_the_number_of_successful_execs()
