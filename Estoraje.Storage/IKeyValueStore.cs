@@ -118,6 +118,12 @@ public interface IKeyValueStore : IDisposable
     /// write, as Redis refuses writes with <c>-MISCONF</c> after an AOF write error, until it is restarted).
     /// </summary>
     string? WriteError => null;
+
+    /// <summary>
+    /// Whether a deleted or expired key leaves a tombstone whose version <see cref="TryGetVersion"/> reports (the log
+    /// store, for a grace period); the memory store forgets deleted keys at once.
+    /// </summary>
+    bool KeepsTombstones => true;
 }
 
 /// <summary>Shorthands over <see cref="IKeyValueStore"/>.</summary>

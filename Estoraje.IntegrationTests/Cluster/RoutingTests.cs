@@ -290,6 +290,43 @@ public sealed class ReplicatedClusterFixture : StaticClusterFixture
     protected override string[] Settings => ["--replicas", "3", "--write-quorum", "2"];
 }
 
+/// <summary>Three nodes, three copies, N=3 W=2, on the memory store (which keeps no tombstones).</summary>
+public sealed class MemoryReplicatedClusterFixture : StaticClusterFixture
+{
+    protected override string[] Settings => ["--replicas", "3", "--write-quorum", "2", "--storage", "memory"];
+}
+
+/// <summary>Deletes reach every replica on the memory store too: an absent key is copied as a tombstone.</summary>
+public sealed class MemoryStoreReplicationTests(MemoryReplicatedClusterFixture cluster) : IClassFixture<MemoryReplicatedClusterFixture>
+{
+    [Fact]
+    public async Task A_delete_and_an_emptied_collection_leave_no_copy_behind()
+    {
+        await using var client = await RespConnection.ConnectAsync(cluster.Nodes[1].Port);
+        for (var i = 0; i < 20; i++)
+        {
+            Assert.Equal("+OK\r\n", await client.CommandAsync("SET", $"mdel:{i}", "v"));
+            Assert.Equal(":1\r\n", await client.CommandAsync("HSET", $"mhash:{i}", "f", "v"));
+        }
+
+        for (var node = 0; node < 3; node++)
+            Assert.Equal("$1\r\nv\r\n", await cluster.LocalGetAsync(node, "mdel:3"));
+
+        Assert.Equal(":20\r\n", await client.CommandAsync(["DEL", .. Enumerable.Range(0, 20).Select(i => $"mdel:{i}")]));
+        for (var i = 0; i < 20; i++)
+            Assert.Equal(":1\r\n", await client.CommandAsync("HDEL", $"mhash:{i}", "f"));
+
+        for (var node = 0; node < 3; node++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.Equal(":0\r\n", await cluster.LocalCommandAsync(node, "EXISTS", $"mdel:{i}"));
+                Assert.Equal(":0\r\n", await cluster.LocalCommandAsync(node, "EXISTS", $"mhash:{i}"));
+            }
+        }
+    }
+}
+
 /// <summary>Three nodes, three copies, all three must acknowledge (N=3, W=3).</summary>
 public sealed class AllCopiesClusterFixture : StaticClusterFixture
 {

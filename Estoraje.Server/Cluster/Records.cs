@@ -11,15 +11,24 @@ internal static class Records
 {
     /// <summary>
     /// Writes the store's current record of <paramref name="key"/> (live value or kept tombstone), preceded by
-    /// <paramref name="command"/> when not empty; false, with nothing written, when the store has no version of it.
+    /// <paramref name="command"/> when not empty; false, with nothing written, when the store has no version of it —
+    /// unless <paramref name="absentAsTombstone"/>, for a store that keeps no tombstones (<see cref="IKeyValueStore.KeepsTombstones"/>):
+    /// an absent key is then written as a tombstone at a new version, newer than any write of it so far.
     /// </summary>
-    public static bool Write(RespWriter writer, IKeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> command = default)
+    public static bool Write(RespWriter writer, IKeyValueStore store, ReadOnlySpan<byte> key, ReadOnlySpan<byte> command = default,
+        bool absentAsTombstone = false)
     {
         // Version and value read under the key's lock: a write between the two reads would pair a value's
         // version with a tombstone (or the reverse), and the record would lie.
         using var keyLock = store.Lock(key);
-        if (!store.TryGetVersion(key, out var version))
-            return false;
+        long version;
+        if (!store.TryGetVersion(key, out version))
+        {
+            if (!absentAsTombstone)
+                return false;
+            version = store.Clock.Next();
+        }
+
         var live = store.TryGet(key, out var value, touch: false);
         var head = command.IsEmpty ? 0 : 1;
         writer.WriteArrayHeader(head + (live ? 5 : 4));

@@ -191,12 +191,16 @@ internal static class Replication
         client.Writer.WriteInteger(client.Store.Apply(record) ? 1 : 0);
     }
 
-    // The key's state after the write, as an ESTORAJE.APPLY request; null when the store never had it (nothing to copy).
+    // The key's state after the write, as an ESTORAJE.APPLY request; null when the store never had it (nothing to
+    // copy). A store without tombstones cannot tell a deleted key from one it never had: its absent keys go as
+    // tombstones, or replicas would keep what the primary deleted.
     private static byte[]? EncodeRecord(IKeyValueStore store, ReadOnlySpan<byte> key)
     {
         var buffer = new ArrayBufferWriter<byte>();
         var writer = new RespWriter(buffer);
-        return Records.Write(writer, store, key, "ESTORAJE.APPLY"u8) ? buffer.WrittenSpan.ToArray() : null;
+        return Records.Write(writer, store, key, "ESTORAJE.APPLY"u8, absentAsTombstone: !store.KeepsTombstones)
+            ? buffer.WrittenSpan.ToArray()
+            : null;
     }
 
     // Each record needs `needed` acknowledgements; the reply leaves as soon as every record has them, without

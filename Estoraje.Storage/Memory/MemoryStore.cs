@@ -350,6 +350,9 @@ public sealed class MemoryStore : IKeyValueStore
     public ValueTask CommitAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    public bool KeepsTombstones => false;
+
+    /// <inheritdoc />
     public void Dispose()
     {
     }
