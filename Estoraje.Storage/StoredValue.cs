@@ -12,10 +12,10 @@ public enum ValueKind : byte
     /// <summary>A hash of fields to values, stored encoded by <see cref="Collections.HashValue"/>.</summary>
     Hash = 2,
 
-    /// <summary>A list of elements, stored encoded by <c>Collections.ListValue</c>.</summary>
+    /// <summary>A list of elements, stored encoded by <see cref="Collections.ListValue"/>.</summary>
     List = 3,
 
-    /// <summary>A set of members, stored encoded by <c>Collections.SetValue</c>.</summary>
+    /// <summary>A set of members, stored encoded by <see cref="Collections.SetValue"/>.</summary>
     Set = 4,
 
     /// <summary>A sorted set of scored members, stored encoded by <c>Collections.SortedSetValue</c>.</summary>

@@ -110,6 +110,13 @@ public static class CollectionEncoding
             _offset += bytes.Length;
         }
 
+        /// <summary>Appends elements already encoded (a run copied from another encoding of the same layout).</summary>
+        public void WriteEncoded(ReadOnlySpan<byte> elements)
+        {
+            elements.CopyTo(_buffer.AsSpan(_offset));
+            _offset += elements.Length;
+        }
+
         /// <summary>Appends a score.</summary>
         public void WriteScore(double score)
         {
