@@ -31,7 +31,8 @@ internal ref struct KeyPositions
         if (index <= 0)
             return;
         // A numkeys that is not a count of the arguments there is the command's error to report; it has no keys.
-        if (index < count && RespInteger.TryParse(request[offset + index], out var keys) && keys >= 0 && keys <= count - index - 1)
+        // Nor has 0 (the commands served all refuse it; Redis's COMMAND GETKEYS calls it invalid).
+        if (index < count && RespInteger.TryParse(request[offset + index], out var keys) && keys > 0 && keys <= count - index - 1)
         {
             _countedFirst = index + 1;
             _countedLast = index + (int)keys;
@@ -42,7 +43,7 @@ internal ref struct KeyPositions
         }
     }
 
-    /// <summary>Whether the numkeys argument is missing, not an integer, negative or larger than the arguments after it.</summary>
+    /// <summary>Whether the numkeys argument is missing, not an integer, not positive or larger than the arguments after it.</summary>
     public bool Invalid { get; }
 
     /// <summary>The current key's position.</summary>

@@ -537,6 +537,9 @@ internal static class ServerCommands
             case "transactions":
                 categories.Add("@transaction");
                 break;
+            case "hash" or "list" or "set":
+                categories.Add("@" + command.Group);
+                break;
         }
 
         return categories;
