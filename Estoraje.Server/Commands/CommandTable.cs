@@ -8,7 +8,8 @@ namespace Estoraje.Server.Commands;
 
 /// <summary>
 /// Every command the server serves, one line each: name, Redis arity, flags, first key, last key, key
-/// step, group, version it appeared in Redis, summary, handler. The table drives arity checks, the auth
+/// step, group, version it appeared in Redis, summary, handler (and, for commands whose keys an argument
+/// counts, <see cref="CommandDefinition.NumKeysIndex"/>). The table drives arity checks, the auth
 /// gate, COMMAND and COMMAND DOCS, and INFO commandstats. Registering a name twice fails at start-up.
 /// </summary>
 internal sealed class CommandTable
@@ -171,6 +172,44 @@ internal sealed class CommandTable
         new("hincrbyfloat", 4, Write | DenyOom | Fast, 1, 1, 1, "hash", "2.6.0", "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", HashCommands.HIncrByFloat),
         new("hrandfield", -2, ReadOnly, 1, 1, 1, "hash", "6.2.0", "Returns one or more random fields from a hash.", HashCommands.HRandField),
         new("hscan", -3, ReadOnly, 1, 1, 1, "hash", "2.8.0", "Iterates over fields and values of a hash.", HashCommands.HScan),
+
+        // Lists (the blocking pops BLPOP, BRPOP, BLMOVE, BRPOPLPUSH and BLMPOP are not served)
+        new("lpush", -3, Write | DenyOom | Fast, 1, 1, 1, "list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist.", ListCommands.LPush),
+        new("rpush", -3, Write | DenyOom | Fast, 1, 1, 1, "list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist.", ListCommands.RPush),
+        new("lpushx", -3, Write | DenyOom | Fast, 1, 1, 1, "list", "2.2.0", "Prepends one or more elements to a list only when the list exists.", ListCommands.LPushX),
+        new("rpushx", -3, Write | DenyOom | Fast, 1, 1, 1, "list", "2.2.0", "Appends an element to a list only when the list exists.", ListCommands.RPushX),
+        new("lpop", -2, Write | Fast, 1, 1, 1, "list", "1.0.0", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", ListCommands.LPop),
+        new("rpop", -2, Write | Fast, 1, 1, 1, "list", "1.0.0", "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", ListCommands.RPop),
+        new("lrange", 4, ReadOnly, 1, 1, 1, "list", "1.0.0", "Returns a range of elements from a list.", ListCommands.LRange),
+        new("llen", 2, ReadOnly | Fast, 1, 1, 1, "list", "1.0.0", "Returns the length of a list.", ListCommands.LLen),
+        new("lindex", 3, ReadOnly, 1, 1, 1, "list", "1.0.0", "Returns an element from a list by its index.", ListCommands.LIndex),
+        new("lset", 4, Write | DenyOom, 1, 1, 1, "list", "1.0.0", "Sets the value of an element in a list by its index.", ListCommands.LSet),
+        new("lrem", 4, Write, 1, 1, 1, "list", "1.0.0", "Removes elements from a list. Deletes the list if the last element was removed.", ListCommands.LRem),
+        new("ltrim", 4, Write, 1, 1, 1, "list", "1.0.0", "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", ListCommands.LTrim),
+        new("linsert", 5, Write | DenyOom, 1, 1, 1, "list", "2.2.0", "Inserts an element before or after another element in a list.", ListCommands.LInsert),
+        new("lpos", -3, ReadOnly, 1, 1, 1, "list", "6.0.6", "Returns the index of matching elements in a list.", ListCommands.LPos),
+        new("lmove", 5, Write | DenyOom, 1, 2, 1, "list", "6.2.0", "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", ListCommands.LMove),
+        new("rpoplpush", 3, Write | DenyOom, 1, 2, 1, "list", "1.2.0", "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", ListCommands.RPopLPush),
+        new("lmpop", -4, Write, 0, 0, 0, "list", "7.0.0", "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", ListCommands.LMPop) { NumKeysIndex = 1 },
+
+        // Sets
+        new("sadd", -3, Write | DenyOom | Fast, 1, 1, 1, "set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist.", SetCommands.SAdd),
+        new("srem", -3, Write | Fast, 1, 1, 1, "set", "1.0.0", "Removes one or more members from a set. Deletes the set if the last member was removed.", SetCommands.SRem),
+        new("smembers", 2, ReadOnly, 1, 1, 1, "set", "1.0.0", "Returns all members of a set.", SetCommands.SMembers),
+        new("sismember", 3, ReadOnly | Fast, 1, 1, 1, "set", "1.0.0", "Determines whether a member belongs to a set.", SetCommands.SIsMember),
+        new("smismember", -3, ReadOnly | Fast, 1, 1, 1, "set", "6.2.0", "Determines whether multiple members belong to a set.", SetCommands.SMIsMember),
+        new("scard", 2, ReadOnly | Fast, 1, 1, 1, "set", "1.0.0", "Returns the number of members in a set.", SetCommands.SCard),
+        new("spop", -2, Write | Fast, 1, 1, 1, "set", "1.0.0", "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", SetCommands.SPop),
+        new("srandmember", -2, ReadOnly, 1, 1, 1, "set", "1.0.0", "Get one or multiple random members from a set.", SetCommands.SRandMember),
+        new("sscan", -3, ReadOnly, 1, 1, 1, "set", "2.8.0", "Iterates over members of a set.", SetCommands.SScan),
+        new("smove", 4, Write | Fast, 1, 2, 1, "set", "1.0.0", "Moves a member from one set to another.", SetCommands.SMove),
+        new("sinter", -2, ReadOnly, 1, -1, 1, "set", "1.0.0", "Returns the intersect of multiple sets.", SetCommands.SInter),
+        new("sunion", -2, ReadOnly, 1, -1, 1, "set", "1.0.0", "Returns the union of multiple sets.", SetCommands.SUnion),
+        new("sdiff", -2, ReadOnly, 1, -1, 1, "set", "1.0.0", "Returns the difference of multiple sets.", SetCommands.SDiff),
+        new("sinterstore", -3, Write | DenyOom, 1, -1, 1, "set", "1.0.0", "Stores the intersect of multiple sets in a key.", SetCommands.SInterStore),
+        new("sunionstore", -3, Write | DenyOom, 1, -1, 1, "set", "1.0.0", "Stores the union of multiple sets in a key.", SetCommands.SUnionStore),
+        new("sdiffstore", -3, Write | DenyOom, 1, -1, 1, "set", "1.0.0", "Stores the difference of multiple sets in a key.", SetCommands.SDiffStore),
+        new("sintercard", -3, ReadOnly, 0, 0, 0, "set", "7.0.0", "Returns the number of members of the intersect of multiple sets.", SetCommands.SInterCard) { NumKeysIndex = 1 },
 
         // Sorted sets
         new("zadd", -4, Write | DenyOom | Fast, 1, 1, 1, "sorted_set", "1.2.0", "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", SortedSetCommands.ZAdd),

@@ -19,6 +19,10 @@ internal static class Errors
     public const string DbIndexOutOfRange = "ERR DB index is out of range";
     public const string InvalidCursor = "ERR invalid cursor";
     public const string SameObject = "ERR source and destination objects are the same";
+    // Redis's getPositiveLongFromObjectOrReply without a message of its own (LPOP, SPOP counts).
+    public const string MustBePositive = "ERR value is out of range, must be positive";
+    // Redis's getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX), for counts whose sign has a meaning.
+    public const string NotLongMagnitude = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
     /// <summary>Redis's reply to writes after its AOF could not be written.</summary>
     public static string DiskError(string reason) => $"MISCONF Errors writing to the AOF file: {reason}";
 
