@@ -70,41 +70,32 @@ internal static class ListCommands
             writer.WriteBulkString(element);
     }
 
-    public static void LSet(ClientSession client, RespRequest request)
+    public static void LSet(ClientSession client, RespRequest request) => Values.Change(client, request, ValueKind.List, static (client, request, value, found) =>
     {
-        var store = client.Store;
-        var key = request[1];
-        using (store.Lock(key))
+        if (!found)
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
-            if (!found)
-            {
-                client.Writer.WriteError(Errors.NoSuchKey);
-                return;
-            }
-
-            if (!RespInteger.TryParse(request[2], out var index))
-            {
-                client.Writer.WriteError(Errors.NotInteger);
-                return;
-            }
-
-            var count = Values.CountOf(value);
-            if (index < 0)
-                index += count;
-            if (index < 0 || index >= count)
-            {
-                client.Writer.WriteError("ERR index out of range");
-                return;
-            }
-
-            var encoded = ListValue.Splice(value.Bytes, (int)index, 1, [request.ToArray(3)]);
-            store.SetValue(key, ValueKind.List, encoded, encoded.Length, value.ExpiresAt);
+            client.Writer.WriteError(Errors.NoSuchKey);
+            return;
         }
 
+        if (!RespInteger.TryParse(request[2], out var index))
+        {
+            client.Writer.WriteError(Errors.NotInteger);
+            return;
+        }
+
+        var count = Values.CountOf(value);
+        if (index < 0)
+            index += count;
+        if (index < 0 || index >= count)
+        {
+            client.Writer.WriteError("ERR index out of range");
+            return;
+        }
+
+        Store(client, request[1], ListValue.Splice(value.Bytes, (int)index, 1, [request.ToArray(3)]), value.ExpiresAt);
         client.Writer.WriteOk();
-    }
+    });
 
     public static void LRem(ClientSession client, RespRequest request)
     {
@@ -114,38 +105,28 @@ internal static class ListCommands
             return;
         }
 
-        var store = client.Store;
-        var key = request[1];
-        var removed = 0;
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.List, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
+            var removed = 0;
             if (found && ListValue.Remove(value.Bytes, request[3], count, out removed) is { } encoded)
-                Values.Save(store, key, ValueKind.List, Values.CountOf(value) - removed, () => encoded, value.ExpiresAt);
-        }
-
-        client.Writer.WriteInteger(removed);
+                Values.Save(client.Store, request[1], ValueKind.List, Values.CountOf(value) - removed, () => encoded, value.ExpiresAt);
+            client.Writer.WriteInteger(removed);
+        });
     }
 
     public static void LTrim(ClientSession client, RespRequest request)
     {
         if (!TryParseIntegers(client, request[2], request[3], out var start, out var stop))
             return;
-        var store = client.Store;
-        var key = request[1];
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.List, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
             var length = found ? Values.CountOf(value) : 0;
             if (!TryClampRange(length, start, stop, out var from, out var count))
                 count = 0;
-            if (found && count < length)
-                Values.Save(store, key, ValueKind.List, count, () => ListValue.Slice(value.Bytes, from, count), value.ExpiresAt);
-        }
-
-        client.Writer.WriteOk();
+            if (count < length)
+                Values.Save(client.Store, request[1], ValueKind.List, count, () => ListValue.Slice(value.Bytes, from, count), value.ExpiresAt);
+            client.Writer.WriteOk();
+        });
     }
 
     public static void LInsert(ClientSession client, RespRequest request)
@@ -157,37 +138,28 @@ internal static class ListCommands
             return;
         }
 
-        var store = client.Store;
-        var key = request[1];
-        long length = 0;
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.List, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
-            if (found)
+            if (!found)
             {
-                var reader = new ListValue.Reader(value.Bytes);
-                var pivot = -1;
-                while (reader.TryRead(out var element))
-                {
-                    if (element.SequenceEqual(request[3]))
-                    {
-                        pivot = reader.Index - 1;
-                        break;
-                    }
-                }
+                client.Writer.WriteInteger(0);
+                return;
+            }
 
-                length = -1;
-                if (pivot >= 0)
+            var reader = new ListValue.Reader(value.Bytes);
+            while (reader.TryRead(out var element))
+            {
+                if (element.SequenceEqual(request[3]))
                 {
-                    var encoded = ListValue.Splice(value.Bytes, after ? pivot + 1 : pivot, 0, [request.ToArray(4)]);
-                    store.SetValue(key, ValueKind.List, encoded, encoded.Length, value.ExpiresAt);
-                    length = reader.Count + 1;
+                    var pivot = reader.Index - 1;
+                    Store(client, request[1], ListValue.Splice(value.Bytes, after ? pivot + 1 : pivot, 0, [request.ToArray(4)]), value.ExpiresAt);
+                    client.Writer.WriteInteger(reader.Count + 1);
+                    return;
                 }
             }
-        }
 
-        client.Writer.WriteInteger(length);
+            client.Writer.WriteInteger(-1);
+        });
     }
 
     public static void LPos(ClientSession client, RespRequest request)
@@ -334,24 +306,19 @@ internal static class ListCommands
         for (var i = 2; i < request.Count; i++)
             elements[head ? request.Count - 1 - i : i - 2] = request.ToArray(i);
 
-        var store = client.Store;
-        var key = request[1];
-        var length = 0;
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.List, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
-            if (found || !onlyIfExists)
+            if (!found && onlyIfExists)
             {
-                var old = found ? value.Bytes : default;
-                var count = ListValue.CountOf(old);
-                var encoded = ListValue.Splice(old, head ? 0 : count, 0, elements);
-                store.SetValue(key, ValueKind.List, encoded, encoded.Length, found ? value.ExpiresAt : 0);
-                length = count + elements.Length;
+                client.Writer.WriteInteger(0);
+                return;
             }
-        }
 
-        client.Writer.WriteInteger(length);
+            var old = found ? value.Bytes : default;
+            var count = ListValue.CountOf(old);
+            Store(client, request[1], ListValue.Splice(old, head ? 0 : count, 0, elements), found ? value.ExpiresAt : 0);
+            client.Writer.WriteInteger(count + elements.Length);
+        });
     }
 
     private static void Pop(ClientSession client, RespRequest request, bool head)
@@ -370,24 +337,20 @@ internal static class ListCommands
             return;
         }
 
-        var store = client.Store;
-        var key = request[1];
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.List, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.List, out var value, out var found))
-                return;
-            if (!found)
-            {
-                if (withCount)
-                    client.Writer.WriteNullArray();
-                else
-                    client.Writer.WriteNull();
-                return;
-            }
-
-            PopFrom(client, key, value, head, wanted, asArray: withCount);
-        }
+            if (found)
+                PopFrom(client, request[1], value, head, wanted, asArray: withCount);
+            else if (withCount)
+                client.Writer.WriteNullArray();
+            else
+                client.Writer.WriteNull();
+        });
     }
+
+    // Stores a list's new encoding that still holds elements.
+    private static void Store(ClientSession client, ReadOnlySpan<byte> key, byte[] encoded, long expiresAt) =>
+        client.Store.SetValue(key, ValueKind.List, encoded, encoded.Length, expiresAt);
 
     // Pops up to `wanted` elements of a stored list (the caller holds its lock), writing them as an array or, for
     // a single pop without a count, as one bulk string.
@@ -452,7 +415,7 @@ internal static class ListCommands
             var pushed = ListValue.Splice(target, toHead ? 0 : ListValue.CountOf(target), 0, [moved]);
             if (!sameKey)
                 Values.Save(store, source, ValueKind.List, length - 1, () => remaining, from.ExpiresAt);
-            store.SetValue(destination, ValueKind.List, pushed, pushed.Length, toFound ? to.ExpiresAt : 0);
+            Store(client, destination, pushed, toFound ? to.ExpiresAt : 0);
             client.Writer.WriteBulkString(moved);
         }
     }

@@ -16,54 +16,39 @@ internal static class SetCommands
         Difference,
     }
 
-    public static void SAdd(ClientSession client, RespRequest request)
+    public static void SAdd(ClientSession client, RespRequest request) => Values.Change(client, request, ValueKind.Set, static (client, request, value, found) =>
     {
-        var store = client.Store;
-        var key = request[1];
+        var set = found ? SetValue.Decode(value.Bytes) : new SetValue(request.Count - 2);
         var added = 0;
-        using (store.Lock(key))
+        for (var i = 2; i < request.Count; i++)
         {
-            if (!Values.TryRead(client, key, ValueKind.Set, out var value, out var found))
-                return;
-            var set = found ? SetValue.Decode(value.Bytes) : new SetValue(request.Count - 2);
-            for (var i = 2; i < request.Count; i++)
-            {
-                if (set.Add(request[i]))
-                    added++;
-            }
-
-            if (added > 0)
-                Values.Save(store, key, ValueKind.Set, set.Count, set.Encode, found ? value.ExpiresAt : 0);
+            if (set.Add(request[i]))
+                added++;
         }
 
+        if (added > 0)
+            Values.Save(client.Store, request[1], ValueKind.Set, set.Count, set.Encode, found ? value.ExpiresAt : 0);
         client.Writer.WriteInteger(added);
-    }
+    });
 
-    public static void SRem(ClientSession client, RespRequest request)
+    public static void SRem(ClientSession client, RespRequest request) => Values.Change(client, request, ValueKind.Set, static (client, request, value, found) =>
     {
-        var store = client.Store;
-        var key = request[1];
         var removed = 0;
-        using (store.Lock(key))
+        if (found)
         {
-            if (!Values.TryRead(client, key, ValueKind.Set, out var value, out var found))
-                return;
-            if (found)
+            var set = SetValue.Decode(value.Bytes);
+            for (var i = 2; i < request.Count; i++)
             {
-                var set = SetValue.Decode(value.Bytes);
-                for (var i = 2; i < request.Count; i++)
-                {
-                    if (set.Remove(request[i]))
-                        removed++;
-                }
-
-                if (removed > 0)
-                    Values.Save(store, key, ValueKind.Set, set.Count, set.Encode, value.ExpiresAt);
+                if (set.Remove(request[i]))
+                    removed++;
             }
+
+            if (removed > 0)
+                Values.Save(client.Store, request[1], ValueKind.Set, set.Count, set.Encode, value.ExpiresAt);
         }
 
         client.Writer.WriteInteger(removed);
-    }
+    });
 
     public static void SMembers(ClientSession client, RespRequest request)
     {
@@ -110,32 +95,21 @@ internal static class SetCommands
             return;
         }
 
-        var store = client.Store;
-        var key = request[1];
-        using (store.Lock(key))
+        Values.Change(client, request, ValueKind.Set, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.Set, out var value, out var found))
-                return;
-            if (!found)
-            {
-                if (withCount)
-                    writer.WriteSetHeader(0);
-                else
-                    writer.WriteNull();
-                return;
-            }
-
-            var set = SetValue.Decode(value.Bytes);
+            var set = found ? SetValue.Decode(value.Bytes) : new SetValue();
             var popped = HashCommands.RandomPick([.. set.Members], count);
             foreach (var member in popped)
                 set.Remove(member);
             if (popped.Count > 0)
-                Values.Save(store, key, ValueKind.Set, set.Count, set.Encode, value.ExpiresAt);
+                Values.Save(client.Store, request[1], ValueKind.Set, set.Count, set.Encode, value.ExpiresAt);
             if (withCount)
-                WriteSet(writer, popped);
+                WriteSet(client.Writer, popped);
+            else if (popped.Count > 0)
+                client.Writer.WriteBulkString(popped[0]);
             else
-                writer.WriteBulkString(popped[0]);
-        }
+                client.Writer.WriteNull();
+        });
     }
 
     public static void SRandMember(ClientSession client, RespRequest request)

@@ -31,6 +31,21 @@ internal static class Values
         return false;
     }
 
+    /// <summary>
+    /// A read-modify-write of the key at <c>request[1]</c> under its lock: <paramref name="change"/> sees the stored
+    /// value (<c>found</c> false for a missing key) and writes the reply; when the key holds another type than
+    /// <paramref name="kind"/>, only WRONGTYPE is written.
+    /// </summary>
+    public static void Change(ClientSession client, RespRequest request, ValueKind kind, ValueChange change)
+    {
+        var key = request[1];
+        using (client.Store.Lock(key))
+        {
+            if (TryRead(client, key, kind, out var value, out var found))
+                change(client, request, value, found);
+        }
+    }
+
     /// <summary>Stores a collection's new encoding with its expiry, or deletes the key when it has no element left.</summary>
     public static void Save(IKeyValueStore store, ReadOnlySpan<byte> key, ValueKind kind, int count, Func<byte[]> encode, long expiresAt)
     {
@@ -142,6 +157,9 @@ internal static class Values
         writeElements(writer);
     }
 }
+
+/// <summary>The step of <see cref="Values.Change"/>: the key's stored value, or <c>found</c> false when it is missing.</summary>
+internal delegate void ValueChange(ClientSession client, RespRequest request, StoredValue value, bool found);
 
 /// <summary>The options of a collection SCAN: where to go on from, how many, which names, and whether values are wanted.</summary>
 internal readonly record struct ScanOptions(ulong Cursor, int Count, byte[]? Pattern, bool NoValues)
