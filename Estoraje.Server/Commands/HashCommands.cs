@@ -259,16 +259,11 @@ internal static class HashCommands
 
     public static void HScan(ClientSession client, RespRequest request)
     {
-        if (!Values.TryParseScan(client, request, allowNoValues: true, out var options) ||
-            !Values.TryRead(client, request[1], ValueKind.Hash, out var value, out var found))
+        if (!Values.TryStartScan(client, request, ValueKind.Hash, allowNoValues: true, out var options, out var value))
             return;
         var page = new List<KeyValuePair<byte[], byte[]>>();
-        ulong next = 0;
-        if (found)
-        {
-            next = CollectionScan.Step(HashValue.Decode(value.Bytes).Fields, static pair => pair.Key, options.Cursor, options.Count, page);
-            page.RemoveAll(pair => !options.Matches(pair.Key));
-        }
+        var next = CollectionScan.Step(HashValue.Decode(value.Bytes).Fields, static pair => pair.Key, options.Cursor, options.Count, page);
+        page.RemoveAll(pair => !options.Matches(pair.Key));
 
         Values.WriteScanReply(client, next, options.NoValues ? page.Count : page.Count * 2, writer =>
         {

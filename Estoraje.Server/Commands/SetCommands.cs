@@ -202,16 +202,11 @@ internal static class SetCommands
 
     public static void SScan(ClientSession client, RespRequest request)
     {
-        if (!Values.TryParseScan(client, request, allowNoValues: false, out var options) ||
-            !Values.TryRead(client, request[1], ValueKind.Set, out var value, out var found))
+        if (!Values.TryStartScan(client, request, ValueKind.Set, allowNoValues: false, out var options, out var value))
             return;
         var page = new List<byte[]>();
-        ulong next = 0;
-        if (found)
-        {
-            next = CollectionScan.Step(SetValue.Decode(value.Bytes).Members, static member => member, options.Cursor, options.Count, page);
-            page.RemoveAll(member => !options.Matches(member));
-        }
+        var next = CollectionScan.Step(SetValue.Decode(value.Bytes).Members, static member => member, options.Cursor, options.Count, page);
+        page.RemoveAll(member => !options.Matches(member));
 
         Values.WriteScanReply(client, next, page.Count, writer =>
         {

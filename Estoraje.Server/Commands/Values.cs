@@ -95,6 +95,32 @@ internal static class Values
     }
 
     /// <summary>
+    /// The start of HSCAN, SSCAN and ZSCAN, in Redis's order: the cursor is checked, then the key (a missing key gets
+    /// an empty page whatever the options say, another type WRONGTYPE), then the options. False once a reply is
+    /// written; true with the options and the stored collection to walk.
+    /// </summary>
+    public static bool TryStartScan(ClientSession client, RespRequest request, ValueKind kind, bool allowNoValues, out ScanOptions options, out StoredValue value)
+    {
+        options = default;
+        value = default;
+        if (!KeyCommands.TryParseCursor(request[2], out _))
+        {
+            client.Writer.WriteError(Errors.InvalidCursor);
+            return false;
+        }
+
+        if (!TryRead(client, request[1], kind, out value, out var found))
+            return false;
+        if (!found)
+        {
+            WriteScanReply(client, 0, 0, static _ => { });
+            return false;
+        }
+
+        return TryParseScan(client, request, allowNoValues, out options);
+    }
+
+    /// <summary>
     /// Parses the options of HSCAN, SSCAN and ZSCAN after the key: cursor, then MATCH pattern, COUNT n and (HSCAN
     /// only) NOVALUES; false after writing Redis's error.
     /// </summary>
