@@ -115,6 +115,17 @@ public sealed class RespConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until the server has loaded its store: PING stops answering -LOADING (30 s at most).</summary>
+    public async Task WaitUntilLoadedAsync()
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while ((await CommandAsync("PING")).StartsWith("-LOADING", StringComparison.Ordinal))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "the store did not finish loading");
+            await Task.Delay(20);
+        }
+    }
+
     /// <summary>Closes the socket at once, whatever was half sent.</summary>
     public void Abort() => _socket.Close(0);
 
