@@ -23,11 +23,14 @@ public sealed class StaticMembers(int count, string secret)
     }
 
     /// <summary>What node <paramref name="node"/> itself holds for <paramref name="key"/> (the peer port does not route).</summary>
-    public async Task<string> LocalGetAsync(int node, string key)
+    public Task<string> LocalGetAsync(int node, string key) => LocalCommandAsync(node, "GET", key);
+
+    /// <summary>Runs a command on node <paramref name="node"/>'s own data, through its peer port (which does not route).</summary>
+    public async Task<string> LocalCommandAsync(int node, params string[] command)
     {
         await using var link = await RespConnection.ConnectAsync(Ports[node].Peer);
         Assert.Equal("+OK\r\n", await link.CommandAsync("ESTORAJE.PEER", secret));
-        return await link.CommandAsync("GET", key);
+        return await link.CommandAsync(command);
     }
 
     /// <summary>A numeric field of node <paramref name="node"/>'s INFO cluster.</summary>
