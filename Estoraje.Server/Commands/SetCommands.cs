@@ -16,39 +16,28 @@ internal static class SetCommands
         Difference,
     }
 
-    public static void SAdd(ClientSession client, RespRequest request) => Values.Change(client, request, ValueKind.Set, static (client, request, value, found) =>
+    public static void SAdd(ClientSession client, RespRequest request)
     {
-        var set = found ? SetValue.Decode(value.Bytes) : new SetValue(request.Count - 2);
-        var added = 0;
-        for (var i = 2; i < request.Count; i++)
+        var members = Arguments(request, 2);
+        Values.Change(client, request, ValueKind.Set, (client, request, value, found) =>
         {
-            if (set.Add(request[i]))
-                added++;
-        }
+            if (SetValue.Add(found ? value.Bytes : default, members, out var added) is { } encoded)
+                client.Store.SetValue(request[1], ValueKind.Set, encoded, encoded.Length, found ? value.ExpiresAt : 0);
+            client.Writer.WriteInteger(added);
+        });
+    }
 
-        if (added > 0)
-            Values.Save(client.Store, request[1], ValueKind.Set, set.Count, set.Encode, found ? value.ExpiresAt : 0);
-        client.Writer.WriteInteger(added);
-    });
-
-    public static void SRem(ClientSession client, RespRequest request) => Values.Change(client, request, ValueKind.Set, static (client, request, value, found) =>
+    public static void SRem(ClientSession client, RespRequest request)
     {
-        var removed = 0;
-        if (found)
+        var members = Arguments(request, 2);
+        Values.Change(client, request, ValueKind.Set, (client, request, value, found) =>
         {
-            var set = SetValue.Decode(value.Bytes);
-            for (var i = 2; i < request.Count; i++)
-            {
-                if (set.Remove(request[i]))
-                    removed++;
-            }
-
-            if (removed > 0)
-                Values.Save(client.Store, request[1], ValueKind.Set, set.Count, set.Encode, value.ExpiresAt);
-        }
-
-        client.Writer.WriteInteger(removed);
-    });
+            var removed = 0;
+            if (found && SetValue.Remove(value.Bytes, members, out removed) is { } encoded)
+                Values.Save(client.Store, request[1], ValueKind.Set, Values.CountOf(value) - removed, () => encoded, value.ExpiresAt);
+            client.Writer.WriteInteger(removed);
+        });
+    }
 
     public static void SMembers(ClientSession client, RespRequest request)
     {
@@ -181,18 +170,16 @@ internal static class SetCommands
             {
                 if (!Values.TryRead(client, destination, ValueKind.Set, out var to, out var toFound))
                     return;
-                var set = SetValue.Decode(from.Bytes);
+                byte[][] moving = [member.ToArray()];
                 if (source.SequenceEqual(destination))
                 {
-                    moved = set.Contains(member) ? 1 : 0;
+                    moved = SetValue.Contains(from.Bytes, member) ? 1 : 0;
                 }
-                else if (set.Remove(member))
+                else if (SetValue.Remove(from.Bytes, moving, out moved) is { } remaining)
                 {
-                    moved = 1;
-                    var target = toFound ? SetValue.Decode(to.Bytes) : new SetValue(1);
-                    if (target.Add(member))
-                        Values.Save(store, destination, ValueKind.Set, target.Count, target.Encode, toFound ? to.ExpiresAt : 0);
-                    Values.Save(store, source, ValueKind.Set, set.Count, set.Encode, from.ExpiresAt);
+                    if (SetValue.Add(toFound ? to.Bytes : default, moving, out _) is { } target)
+                        store.SetValue(destination, ValueKind.Set, target, target.Length, toFound ? to.ExpiresAt : 0);
+                    Values.Save(store, source, ValueKind.Set, Values.CountOf(from) - 1, () => remaining, from.ExpiresAt);
                 }
             }
         }
@@ -351,6 +338,14 @@ internal static class SetCommands
                 return result;
             }
         }
+    }
+
+    private static byte[][] Arguments(RespRequest request, int first)
+    {
+        var arguments = new byte[request.Count - first][];
+        for (var i = first; i < request.Count; i++)
+            arguments[i - first] = request.ToArray(i);
+        return arguments;
     }
 
     // SMEMBERS, the algebra and SPOP with a count reply a set: a RESP3 set, a RESP2 array.

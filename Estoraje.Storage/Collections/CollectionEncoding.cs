@@ -84,6 +84,28 @@ public static class CollectionEncoding
     /// <summary>Bytes a byte string takes with its length prefix.</summary>
     public static int BytesSize(int length) => LengthSize(length) + length;
 
+    /// <summary>
+    /// A copy of an encoding of <paramref name="count"/> byte-string elements (starting at
+    /// <paramref name="elementsStart"/>) without the elements at <paramref name="removed"/>: their byte ranges, in
+    /// order, one per element. The runs between them are copied as they are.
+    /// </summary>
+    public static byte[] Without(ReadOnlySpan<byte> encoded, int elementsStart, int count, ReadOnlySpan<(int Start, int End)> removed)
+    {
+        long removedBytes = 0;
+        foreach (var (start, end) in removed)
+            removedBytes += end - start;
+        var writer = new Writer(count - removed.Length, encoded.Length - elementsStart - removedBytes);
+        var kept = elementsStart;
+        foreach (var (start, end) in removed)
+        {
+            writer.WriteEncoded(encoded[kept..start]);
+            kept = end;
+        }
+
+        writer.WriteEncoded(encoded[kept..]);
+        return writer.ToArray();
+    }
+
     /// <summary>Writes an encoding in one pass into an array of the exact size.</summary>
     public ref struct Writer
     {

@@ -112,20 +112,8 @@ public static class ListValue
         if (limit == 0)
             return null;
 
-        long removedBytes = 0;
-        for (var i = first; i < first + limit; i++)
-            removedBytes += matches[i].End - matches[i].Start;
         var elementsStart = new Reader(encoded).Offset;
-        var writer = new CollectionEncoding.Writer(reader.Count - limit, encoded.Length - elementsStart - removedBytes);
-        var kept = elementsStart;
-        for (var i = first; i < first + limit; i++)
-        {
-            writer.WriteEncoded(encoded[kept..matches[i].Start]);
-            kept = matches[i].End;
-        }
-
-        writer.WriteEncoded(encoded[kept..]);
-        return writer.ToArray();
+        return CollectionEncoding.Without(encoded, elementsStart, reader.Count, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(matches).Slice(first, limit));
     }
 
     /// <summary>Reads a stored list's elements from the head, without copying them.</summary>

@@ -47,6 +47,36 @@ public class SetValueTests
         Assert.False(SetValue.Contains(encoded, "a"u8));
     }
 
+    [Fact]
+    public void Adds_and_removals_on_the_encoding_match_a_set_model()
+    {
+        var random = new Random(9);
+        var model = new HashSet<string>();
+        byte[] encoded = [];
+        for (var step = 0; step < 2000; step++)
+        {
+            var members = Enumerable.Range(0, random.Next(1, 5)).Select(_ => new[] { (byte)random.Next(12) }).ToArray();
+            int changed;
+            byte[]? next;
+            if (random.Next(3) > 0)
+            {
+                next = SetValue.Add(encoded, members, out changed);
+                Assert.Equal(members.Count(m => model.Add(Convert.ToHexString(m))), changed);
+            }
+            else
+            {
+                changed = 0;
+                next = encoded.Length == 0 ? null : SetValue.Remove(encoded, members, out changed);
+                Assert.Equal(members.Count(m => model.Remove(Convert.ToHexString(m))), changed);
+            }
+
+            encoded = next ?? encoded;
+            var decoded = SetValue.Decode(encoded.Length == 0 ? new SetValue().Encode() : encoded);
+            Assert.Equal(model, decoded.Members.Select(Convert.ToHexString).ToHashSet());
+            Assert.Equal(model.Count, decoded.Count);
+        }
+    }
+
     [Theory]
     [InlineData(new byte[0])]
     [InlineData(new byte[] { 9, 0 })]
@@ -56,5 +86,8 @@ public class SetValueTests
     {
         Assert.Throws<InvalidDataException>(() => SetValue.Decode(bytes));
         Assert.Throws<InvalidDataException>(() => SetValue.Contains(bytes, "b"u8));
+        Assert.Throws<InvalidDataException>(() => SetValue.Remove(bytes, ["b"u8.ToArray()], out _));
+        if (bytes.Length > 0)
+            Assert.Throws<InvalidDataException>(() => SetValue.Add(bytes, ["b"u8.ToArray()], out _));
     }
 }
