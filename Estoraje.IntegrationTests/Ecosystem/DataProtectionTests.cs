@@ -3,34 +3,41 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
-namespace Estoraje.IntegrationTests;
+namespace Estoraje.IntegrationTests.Ecosystem;
 
 /// <summary>
 /// ASP.NET Core DataProtection with its key ring on Estoraje (<c>PersistKeysToStackExchangeRedis</c>, which keeps
 /// the keys in a list: RPUSH to add one, LRANGE to read the ring): what one application protects, another one
-/// started afresh on the same key ring unprotects.
+/// started afresh on the same key ring unprotects, against one node and against a cluster behind HAProxy.
 /// </summary>
-public sealed class DataProtectionTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
+public sealed class DataProtectionTests(EcosystemFixture servers) : IClassFixture<EcosystemFixture>
 {
-    public static TheoryData<RedisProtocol> Protocols => new() { RedisProtocol.Resp2, RedisProtocol.Resp3 };
+    public static TheoryData<string, RedisProtocol> Cases => new()
+    {
+        { "single", RedisProtocol.Resp2 },
+        { "single", RedisProtocol.Resp3 },
+        { "cluster", RedisProtocol.Resp2 },
+        { "cluster", RedisProtocol.Resp3 },
+    };
 
     [Theory]
-    [MemberData(nameof(Protocols))]
-    public async Task A_payload_protected_by_one_provider_is_unprotected_by_a_fresh_one_sharing_the_key_ring(RedisProtocol protocol)
+    [MemberData(nameof(Cases))]
+    public async Task A_payload_protected_by_one_provider_is_unprotected_by_a_fresh_one_sharing_the_key_ring(string deployment, RedisProtocol protocol)
     {
-        var ring = $"dataprotection:{protocol}:keys";
+        var port = servers.PortOf(deployment);
+        var ring = $"dataprotection:{deployment}:{protocol}:keys";
         string protectedPayload;
-        await using (var first = await ConnectAsync(protocol))
+        await using (var first = await ConnectAsync(port, protocol))
         await using (var provider = Provider(first, ring))
             protectedPayload = provider.GetRequiredService<IDataProtectionProvider>().CreateProtector("estoraje-tests").Protect("a secret payload");
 
-        await using (var inspect = await RespConnection.ConnectAsync(server.Port))
+        await using (var inspect = await RespConnection.ConnectAsync(port))
         {
             Assert.Equal(":1\r\n", await inspect.CommandAsync("LLEN", ring));
             Assert.Contains("<key id=", await inspect.CommandAsync("LRANGE", ring, "0", "-1"), StringComparison.Ordinal);
         }
 
-        await using var second = await ConnectAsync(protocol);
+        await using var second = await ConnectAsync(port, protocol);
         await using var fresh = Provider(second, ring);
         var protector = fresh.GetRequiredService<IDataProtectionProvider>().CreateProtector("estoraje-tests");
         Assert.Equal("a secret payload", protector.Unprotect(protectedPayload));
@@ -46,6 +53,6 @@ public sealed class DataProtectionTests(EstorajeFixture server) : IClassFixture<
         return services.BuildServiceProvider();
     }
 
-    private Task<ConnectionMultiplexer> ConnectAsync(RedisProtocol protocol) =>
-        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", server.Port } }, Protocol = protocol, AbortOnConnectFail = true });
+    private static Task<ConnectionMultiplexer> ConnectAsync(int port, RedisProtocol protocol) =>
+        ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { { "127.0.0.1", port } }, Protocol = protocol, AbortOnConnectFail = true });
 }
