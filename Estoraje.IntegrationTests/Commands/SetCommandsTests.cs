@@ -65,7 +65,7 @@ public sealed class SetCommandsTests(DifferentialFixture servers) : IClassFixtur
             "SSCAN t 0 COUNT 100", "SSCAN t 0 COUNT 0", "SSCAN t 0 COUNT -1", "SSCAN t 0 COUNT x",
             "SSCAN t x", "SSCAN t 0 NOVALUES", "SSCAN t 0 COUNT", "SSCAN t 0 FOO",
             "SSCAN nope 0", "SSCAN nope 0 COUNT 0", "SSCAN nope 0 NOVALUES", "SSCAN nope x", "SSCAN str 0",
-            "SSCAN str 0 COUNT 0", "HSCAN nope 0 COUNT 0", "HSCAN str 0 COUNT 0", "SSCAN t", "SSCAN",
+            "SSCAN str 0 COUNT 0", "HSCAN nope 0 COUNT 0", "HSCAN str 0 COUNT 0", "ZSCAN nope 0 COUNT 0", "ZSCAN str 0 COUNT 0", "SSCAN t", "SSCAN",
         ],
     };
 

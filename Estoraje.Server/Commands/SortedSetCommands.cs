@@ -160,16 +160,11 @@ internal static class SortedSetCommands
 
     public static void ZScan(ClientSession client, RespRequest request)
     {
-        if (!Values.TryParseScan(client, request, allowNoValues: false, out var options) ||
-            !Values.TryRead(client, request[1], ValueKind.SortedSet, out var value, out var found))
+        if (!Values.TryStartScan(client, request, ValueKind.SortedSet, allowNoValues: false, out var options, out var value))
             return;
         var page = new List<ScoredMember>();
-        ulong next = 0;
-        if (found)
-        {
-            next = CollectionScan.Step(SortedSetValue.Decode(value.Bytes).Ordered, static element => element.Member, options.Cursor, options.Count, page);
-            page.RemoveAll(element => !options.Matches(element.Member));
-        }
+        var next = CollectionScan.Step(SortedSetValue.Decode(value.Bytes).Ordered, static element => element.Member, options.Cursor, options.Count, page);
+        page.RemoveAll(element => !options.Matches(element.Member));
 
         // Redis replies ZSCAN scores as bulk strings in RESP3 too (the scan reply copies them as text).
         Values.WriteScanReply(client, next, page.Count * 2, writer =>
