@@ -97,20 +97,7 @@ public sealed class ListCommandsTests(DifferentialFixture servers) : IClassFixtu
         ],
     };
 
-    public static TheoryData<string, int> Scripts
-    {
-        get
-        {
-            var data = new TheoryData<string, int>();
-            foreach (var name in s_scripts.Keys)
-            {
-                data.Add(name, 2);
-                data.Add(name, 3);
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<string, int> Scripts => DifferentialReplies.InBothProtocols(s_scripts.Keys);
 
     public static TheoryData<int, int> Seeds => new() { { 1, 2 }, { 2, 3 }, { 3, 2 }, { 4, 3 } };
 
@@ -118,10 +105,7 @@ public sealed class ListCommandsTests(DifferentialFixture servers) : IClassFixtu
     [MemberData(nameof(Scripts))]
     public async Task Script_replies_are_the_same_as_redis_server(string script, int protocol)
     {
-        var (redis, estoraje) = await DifferentialReplies.ConnectAsync(servers, protocol);
-        await using (redis)
-        await using (estoraje)
-            await DifferentialReplies.AssertSameAsync(redis, estoraje, [.. s_scripts[script].Select(CompatibilityTests.Split)], static _ => DifferentialReplies.Ordered);
+        await DifferentialReplies.AssertSameAsync(servers, protocol, [.. s_scripts[script].Select(CompatibilityTests.Split)], static _ => DifferentialReplies.Ordered);
     }
 
     [Theory]
@@ -132,10 +116,7 @@ public sealed class ListCommandsTests(DifferentialFixture servers) : IClassFixtu
         var commands = Enumerable.Range(0, 400).Select(_ => RandomCommand(random)).ToList();
         // The final state of every key, compared as well.
         commands.AddRange(s_keys.Select(key => (string[])["LRANGE", key, "0", "-1"]));
-        var (redis, estoraje) = await DifferentialReplies.ConnectAsync(servers, protocol);
-        await using (redis)
-        await using (estoraje)
-            await DifferentialReplies.AssertSameAsync(redis, estoraje, commands, static _ => DifferentialReplies.Ordered);
+        await DifferentialReplies.AssertSameAsync(servers, protocol, commands, static _ => DifferentialReplies.Ordered);
     }
 
     [Fact]

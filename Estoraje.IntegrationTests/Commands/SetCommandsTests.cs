@@ -73,20 +73,7 @@ public sealed class SetCommandsTests(DifferentialFixture servers) : IClassFixtur
 
     private static readonly string[] s_members = ["a", "b", "c", "d", "1", "2", ""];
 
-    public static TheoryData<string, int> Scripts
-    {
-        get
-        {
-            var data = new TheoryData<string, int>();
-            foreach (var name in s_scripts.Keys)
-            {
-                data.Add(name, 2);
-                data.Add(name, 3);
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<string, int> Scripts => DifferentialReplies.InBothProtocols(s_scripts.Keys);
 
     public static TheoryData<int, int> Seeds => new() { { 1, 2 }, { 2, 3 }, { 3, 2 }, { 4, 3 } };
 
@@ -94,10 +81,7 @@ public sealed class SetCommandsTests(DifferentialFixture servers) : IClassFixtur
     [MemberData(nameof(Scripts))]
     public async Task Script_replies_are_the_same_as_redis_server(string script, int protocol)
     {
-        var (redis, estoraje) = await DifferentialReplies.ConnectAsync(servers, protocol);
-        await using (redis)
-        await using (estoraje)
-            await DifferentialReplies.AssertSameAsync(redis, estoraje, [.. s_scripts[script].Select(CompatibilityTests.Split)], UnorderedDepth);
+        await DifferentialReplies.AssertSameAsync(servers, protocol, [.. s_scripts[script].Select(CompatibilityTests.Split)], UnorderedDepth);
     }
 
     [Theory]
@@ -107,10 +91,7 @@ public sealed class SetCommandsTests(DifferentialFixture servers) : IClassFixtur
         var random = new Random(seed);
         var commands = Enumerable.Range(0, 400).Select(_ => RandomCommand(random)).ToList();
         commands.AddRange(s_keys.Select(key => (string[])["SMEMBERS", key]));
-        var (redis, estoraje) = await DifferentialReplies.ConnectAsync(servers, protocol);
-        await using (redis)
-        await using (estoraje)
-            await DifferentialReplies.AssertSameAsync(redis, estoraje, commands, UnorderedDepth);
+        await DifferentialReplies.AssertSameAsync(servers, protocol, commands, UnorderedDepth);
     }
 
     [Theory]

@@ -28,6 +28,28 @@ public static class DifferentialReplies
         return (redis, estoraje);
     }
 
+    /// <summary>Each script name once per protocol (2 and 3), as xunit theory data.</summary>
+    public static TheoryData<string, int> InBothProtocols(IEnumerable<string> scripts)
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var name in scripts)
+        {
+            data.Add(name, 2);
+            data.Add(name, 3);
+        }
+
+        return data;
+    }
+
+    /// <summary>Connects to both servers in <paramref name="protocol"/>, empties them and compares the replies to <paramref name="commands"/>.</summary>
+    public static async Task AssertSameAsync(DifferentialFixture servers, int protocol, IReadOnlyCollection<string[]> commands, Func<string[], int> unorderedDepth)
+    {
+        var (redis, estoraje) = await ConnectAsync(servers, protocol);
+        await using (redis)
+        await using (estoraje)
+            await AssertSameAsync(redis, estoraje, commands, unorderedDepth);
+    }
+
     /// <summary>
     /// Sends each command to both servers in turn and fails listing every pair of replies that differs.
     /// <paramref name="unorderedDepth"/> gives, per command, the depth of its arrays to compare sorted.

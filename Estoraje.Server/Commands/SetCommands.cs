@@ -128,28 +128,17 @@ internal static class SetCommands
 
         if (!Values.TryRead(client, request[1], ValueKind.Set, out var value, out var found))
             return;
+        byte[][] members = found ? [.. SetValue.Decode(value.Bytes).Members] : [];
         if (request.Count == 2)
         {
-            if (found)
-            {
-                var members = SetValue.Decode(value.Bytes).Members;
-                writer.WriteBulkString(members.ElementAt(Random.Shared.Next(members.Count)));
-            }
+            if (members.Length > 0)
+                writer.WriteBulkString(members[Random.Shared.Next(members.Length)]);
             else
-            {
                 writer.WriteNull();
-            }
-
             return;
         }
 
-        if (!found || count == 0)
-        {
-            writer.WriteArrayHeader(0);
-            return;
-        }
-
-        var picked = HashCommands.RandomPick([.. SetValue.Decode(value.Bytes).Members], count);
+        List<byte[]> picked = members.Length > 0 ? HashCommands.RandomPick(members, count) : [];
         writer.WriteArrayHeader(picked.Count);
         foreach (var member in picked)
             writer.WriteBulkString(member);
