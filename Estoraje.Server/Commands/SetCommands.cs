@@ -119,11 +119,8 @@ internal static class SetCommands
                 return;
             }
 
-            if (count == long.MinValue)
-            {
-                writer.WriteError(Errors.NotLongMagnitude);
+            if (!Values.TryCheckRandomCount(client, count, pairs: false))
                 return;
-            }
         }
 
         if (!Values.TryRead(client, request[1], ValueKind.Set, out var value, out var found))

@@ -115,7 +115,7 @@ internal static class SortedSetCommands
 
             if (count == long.MinValue)
             {
-                writer.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+                writer.WriteError(Errors.NotLongMagnitude);
                 return;
             }
 

@@ -75,7 +75,7 @@ internal static class Values
     {
         if (count == long.MinValue)
         {
-            client.Writer.WriteError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            client.Writer.WriteError(Errors.NotLongMagnitude);
             return false;
         }
 
