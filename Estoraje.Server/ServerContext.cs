@@ -34,12 +34,16 @@ internal sealed partial class ServerContext
         if (Membership is StaticMembership fixedMembers)
             store.Clock.Ordinal = fixedMembers.Ordinal;
         Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5), options.ReadFromReplica);
+        Scripts = new Scripting.ScriptEngine(_logger);
         if (store is Storage.Log.LogStore log)
             Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);
     }
 
     /// <summary>Routes commands to the primary of their slot and forwards to other nodes.</summary>
     public Router Router { get; }
+
+    /// <summary>Lua scripts: the script cache and the states that run them (EVAL, SCRIPT).</summary>
+    public Scripting.ScriptEngine Scripts { get; }
 
     /// <summary>Records kept for replicas that did not take them (null without a host).</summary>
     public HintedHandoff? Hints { get; set; }

@@ -27,6 +27,9 @@ internal enum CommandFlags
 
     /// <summary>Refused inside MULTI ("Command not allowed inside a transaction"), which then fails.</summary>
     NoMulti = 1 << 13,
+
+    /// <summary>The command may have no key at all (EVAL with numkeys 0): COMMAND GETKEYS then answers an empty array.</summary>
+    NoMandatoryKeys = 1 << 14,
 }
 
 /// <summary>Per-command counters for INFO commandstats that are rare enough to share (calls are counted per session).</summary>

@@ -111,6 +111,7 @@ internal sealed class CommandTable
         // Between nodes
         new("wait", 3, NoScript, 0, 0, 0, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Cluster.Replication.Wait),
         new("estoraje.apply", -5, Write | Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
+        new("estoraje.script", 2, NoScript | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the body of a cached script (from peers only).", Scripting.ScriptCluster.Body),
         new("estoraje.digests", -2, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the key count and digest of each slot given (slot sync, from peers only).", Cluster.SlotSyncCommands.Digests),
         new("estoraje.slotscan", 4, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Lists one slot's keys with their versions, tombstones included (slot sync, from peers only).", Cluster.SlotSyncCommands.SlotScan),
         new("estoraje.fetch", -2, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the records of keys with their versions (slot sync, from peers only).", Cluster.SlotSyncCommands.Fetch),
@@ -243,6 +244,21 @@ internal sealed class CommandTable
         new("zinter", -3, ReadOnly, 0, 0, 0, "sorted_set", "6.2.0", "Returns the intersect of multiple sorted sets.", SortedSetAlgebraCommands.ZInter) { NumKeysIndex = 1 },
         new("zdiff", -3, ReadOnly, 0, 0, 0, "sorted_set", "6.2.0", "Returns the difference between multiple sorted sets.", SortedSetAlgebraCommands.ZDiff) { NumKeysIndex = 1 },
         new("zintercard", -3, ReadOnly, 0, 0, 0, "sorted_set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", SortedSetAlgebraCommands.ZInterCard) { NumKeysIndex = 1 },
+
+        // Scripting: EVAL's keys follow its numkeys argument.
+        new("eval", -3, NoScript | Stale | NoMandatoryKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script.", ScriptCommands.Eval) { NumKeysIndex = 2 },
+        new("evalsha", -3, NoScript | Stale | NoMandatoryKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", ScriptCommands.EvalSha) { NumKeysIndex = 2 },
+        new("eval_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script.", ScriptCommands.EvalRo) { NumKeysIndex = 2 },
+        new("evalsha_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", ScriptCommands.EvalShaRo) { NumKeysIndex = 2 },
+        new("script", -2, None, 0, 0, 0, "scripting", "2.6.0", "A container for Lua scripts management commands.", null,
+        [
+            new("load", 3, NoScript | Stale, 0, 0, 0, "scripting", "2.6.0", "Loads a server-side Lua script to the script cache.", ScriptCommands.Load),
+            new("exists", -3, NoScript, 0, 0, 0, "scripting", "2.6.0", "Determines whether server-side Lua scripts exist in the script cache.", ScriptCommands.Exists),
+            new("flush", -2, NoScript, 0, 0, 0, "scripting", "2.6.0", "Removes all server-side Lua scripts from the script cache.", ScriptCommands.Flush),
+            new("kill", 2, NoScript | AllowBusy, 0, 0, 0, "scripting", "2.6.0", "Terminates a server-side Lua script during execution.", ScriptCommands.Kill),
+            new("debug", 3, NoScript, 0, 0, 0, "scripting", "3.2.0", "Sets the debug mode of server-side Lua scripts.", ScriptCommands.Debug),
+            new("help", 2, Loading | Stale, 0, 0, 0, "scripting", "5.0.0", "Returns helpful text about the different subcommands.", ScriptCommands.Help),
+        ]),
 
         // Keys
         new("del", -2, Write, 1, -1, 1, "generic", "1.0.0", "Deletes one or more keys.", KeyCommands.Del),

@@ -155,6 +155,13 @@ internal static class ServerCommands
         }
 
         var keys = command.Keys(request, offset: 2);
+        // A command whose keys may all be absent (EVAL with numkeys 0) has none rather than invalid arguments.
+        if (keys.Invalid && (command.Flags & CommandFlags.NoMandatoryKeys) != 0)
+        {
+            client.Writer.WriteArrayHeader(0);
+            return;
+        }
+
         if (keys.Invalid)
         {
             client.Writer.WriteError("ERR Invalid arguments specified for command");
@@ -501,6 +508,7 @@ internal static class ServerCommands
         Add(CommandFlags.Fast, "fast");
         Add(CommandFlags.NoAuth, "no_auth");
         Add(CommandFlags.NoMulti, "no_multi");
+        Add(CommandFlags.NoMandatoryKeys, "no_mandatory_keys");
         Add(CommandFlags.AllowBusy, "allow_busy");
         if (command.NumKeysIndex > 0)
             names.Add("movablekeys");
@@ -539,6 +547,9 @@ internal static class ServerCommands
                 break;
             case "hash" or "list" or "set":
                 categories.Add("@" + command.Group);
+                break;
+            case "scripting":
+                categories.Add("@scripting");
                 break;
         }
 
