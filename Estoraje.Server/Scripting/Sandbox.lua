@@ -469,8 +469,15 @@ local function tostring51(x)
 end
 
 -- Lua 5.1 ignores __gc on tables; a finalizer would run script code at any later time: never let one be set.
+-- The checks of setmetatable are made here so that their errors name the script's line, not this file's.
 local function setmetatable51(t, mt)
-  if type(t) == 'table' and type(mt) == 'table' and rawget(mt, '__gc') ~= nil and not readonly[mt] then
+  if type(t) ~= 'table' then
+    error("bad argument #1 to 'setmetatable' (table expected, got " .. (t == nil and 'no value' or type(t)) .. ')', 2)
+  end
+  if mt ~= nil and type(mt) ~= 'table' then
+    error("bad argument #2 to 'setmetatable' (nil or table expected)", 2)
+  end
+  if type(mt) == 'table' and rawget(mt, '__gc') ~= nil then
     local gc = rawget(mt, '__gc')
     rawset(mt, '__gc', nil)
     local ok, result = pcall(rawsetmetatable, t, mt)
@@ -478,7 +485,9 @@ local function setmetatable51(t, mt)
     if not ok then error(result, 2) end
     return result
   end
-  return rawsetmetatable(t, mt)
+  local ok, result = pcall(rawsetmetatable, t, mt)
+  if not ok then error(result, 2) end
+  return result
 end
 
 -- Redis 7's pcall: an error raised by redis.call comes back as its message, not its table.
@@ -502,7 +511,9 @@ local function rawset51(t, k, v)
   if readonly[t] then
     error('Attempt to modify a readonly table', 0)
   end
-  return rawset(t, k, v)
+  local ok, result = pcall(rawset, t, k, v)
+  if not ok then error(result, 2) end
+  return result
 end
 
 local keep = {
