@@ -1,4 +1,3 @@
-using System.Reflection;
 using Estoraje.IntegrationTests.Infrastructure;
 
 namespace Estoraje.IntegrationTests;
@@ -14,22 +13,9 @@ public sealed class LegacyClientTests(EstorajeFixture server) : IClassFixture<Es
     public async Task StackExchange_Redis_2_7_connects_and_works()
     {
         var (exitCode, output, error) = await ClientProgram.RunAsync("dotnet",
-            [FindLegacyClient(), server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+            [ClientProgram.Built("LegacyClient"), server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
         Assert.True(exitCode == 0, $"LegacyClient exited {exitCode}:\n{output}\n{error}");
         Assert.Contains("all checks passed", output, StringComparison.Ordinal);
-    }
-
-    private static string FindLegacyClient()
-    {
-        var configuration = typeof(LegacyClientTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var dll = Path.Combine(dir.FullName, "Estoraje.IntegrationTests", "LegacyClient", "bin", configuration, "net10.0", "LegacyClient.dll");
-            if (File.Exists(dll))
-                return dll;
-        }
-
-        throw new FileNotFoundException("LegacyClient.dll is not built (it is built with Estoraje.IntegrationTests).");
     }
 }

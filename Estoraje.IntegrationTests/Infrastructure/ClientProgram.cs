@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace Estoraje.IntegrationTests.Infrastructure;
 
@@ -32,5 +33,22 @@ public static class ClientProgram
         }
 
         return (process.ExitCode, await output, await error);
+    }
+
+    /// <summary>
+    /// The dll of a client program built beside the tests (a folder of Estoraje.IntegrationTests holding a project of
+    /// that name, built with them in the same configuration).
+    /// </summary>
+    public static string Built(string project)
+    {
+        var configuration = typeof(ClientProgram).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var dll = Path.Combine(dir.FullName, "Estoraje.IntegrationTests", project, "bin", configuration, "net10.0", project + ".dll");
+            if (File.Exists(dll))
+                return dll;
+        }
+
+        throw new FileNotFoundException($"{project}.dll is not built (it is built with Estoraje.IntegrationTests).");
     }
 }
