@@ -141,6 +141,17 @@ public sealed class ScriptClusterTests(ScriptClusterFixture cluster) : IClassFix
         Assert.Equal("-NOSCRIPT No matching script. Please use EVAL.\r\n", await client.ReadReplyAsync());
         for (var node = 0; node < 3; node++)
             Assert.Equal("$5\r\nfirst\r\n", await cluster.Members.LocalGetAsync(node, key));
+
+        // n0 forwarded that one whole to n1, the key's primary, which fetched it. Now a key n0 leads: n0 fetches.
+        await using (var n0Link = await cluster.PeerLinkAsync(0))
+            Assert.Equal("*1\r\n:0\r\n", await n0Link.CommandAsync("SCRIPT", "EXISTS", sha));
+        var local = await cluster.KeyLedByAsync(0, "fetched-here");
+        byte[] second = [.. RespConnection.Encode("EVALSHA", sha, "1", local, "again"), .. RespConnection.Encode("GET", local)];
+        await client.SendAsync(second);
+        Assert.Equal("$16\r\nagain on n2 only\r\n", await client.ReadReplyAsync());
+        Assert.Equal("$5\r\nagain\r\n", await client.ReadReplyAsync());
+        for (var node = 0; node < 3; node++)
+            Assert.Equal("$5\r\nagain\r\n", await cluster.Members.LocalGetAsync(node, local));
     }
 
     [Theory]

@@ -4,25 +4,14 @@ using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 // Exercises RedisCache 7.0 (IDistributedCache over Lua scripts) against 127.0.0.1:<port>; exit code 0 when every check passes.
-if (args.Length != 1 || !int.TryParse(args[0], out var port))
-{
-    Console.Error.WriteLine("usage: LegacyCache <port>");
+if (!Checks.TryReadPort(args, "LegacyCache", out var port))
     return 2;
-}
 
 var endpoint = $"127.0.0.1:{port}";
 using var cache = new RedisCache(Options.Create(new RedisCacheOptions { Configuration = endpoint, InstanceName = "legacy:" }));
 using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AllowAdmin = true });
 var db = redis.GetDatabase();
-var failures = 0;
-
-void Check(bool ok, string what)
-{
-    if (ok)
-        return;
-    failures++;
-    Console.Error.WriteLine("FAILED: " + what);
-}
+var checks = new Checks("legacy cache");
 
 long ScriptCalls()
 {
@@ -45,20 +34,20 @@ byte[] payload = [1, 2, 3, 0, 255, (byte)'\r', (byte)'\n'];
 
 // Absolute expiry: the hash holds the fields RedisCache reads back, and the key expires when the entry does.
 await cache.SetAsync("absolute", payload, new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(300) });
-Check((await cache.GetAsync("absolute"))?.SequenceEqual(payload) == true, "Get after Set with absolute expiry");
+checks.That((await cache.GetAsync("absolute"))?.SequenceEqual(payload) == true, "Get after Set with absolute expiry");
 var absoluteTtl = await db.KeyTimeToLiveAsync("legacy:absolute");
-Check(absoluteTtl is { TotalSeconds: > 280 and <= 300 }, $"TTL of an absolute entry: {absoluteTtl}");
+checks.That(absoluteTtl is { TotalSeconds: > 280 and <= 300 }, $"TTL of an absolute entry: {absoluteTtl}");
 var fields = (await db.HashGetAllAsync("legacy:absolute")).ToDictionary(e => (string)e.Name!, e => e.Value);
-Check(fields.ContainsKey("absexp") && fields.ContainsKey("sldexp") && fields.ContainsKey("data"), "hash fields absexp, sldexp, data");
-Check(fields.TryGetValue("sldexp", out var noSliding) && noSliding == "-1", "sldexp of an absolute entry");
+checks.That(fields.ContainsKey("absexp") && fields.ContainsKey("sldexp") && fields.ContainsKey("data"), "hash fields absexp, sldexp, data");
+checks.That(fields.TryGetValue("sldexp", out var noSliding) && noSliding == "-1", "sldexp of an absolute entry");
 
 // Sliding expiry: the TTL is the sliding window, and Refresh (and Get) push it back.
 await cache.SetStringAsync("sliding", "hello", new DistributedCacheEntryOptions { SlidingExpiration = TimeSpan.FromSeconds(120) });
-Check(await cache.GetStringAsync("sliding") == "hello", "Get after Set with sliding expiry");
+checks.That(await cache.GetStringAsync("sliding") == "hello", "Get after Set with sliding expiry");
 await db.KeyExpireAsync("legacy:sliding", TimeSpan.FromSeconds(5));
 await cache.RefreshAsync("sliding");
 var slidingTtl = await db.KeyTimeToLiveAsync("legacy:sliding");
-Check(slidingTtl is { TotalSeconds: > 100 and <= 120 }, $"TTL after Refresh: {slidingTtl}");
+checks.That(slidingTtl is { TotalSeconds: > 100 and <= 120 }, $"TTL after Refresh: {slidingTtl}");
 
 // Both: the sliding window, capped by the absolute expiry.
 await cache.SetStringAsync("both", "x", new DistributedCacheEntryOptions
@@ -67,19 +56,18 @@ await cache.SetStringAsync("both", "x", new DistributedCacheEntryOptions
     AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(60),
 });
 var bothTtl = await db.KeyTimeToLiveAsync("legacy:both");
-Check(bothTtl is { TotalSeconds: > 40 and <= 60 }, $"TTL with sliding and absolute expiry: {bothTtl}");
+checks.That(bothTtl is { TotalSeconds: > 40 and <= 60 }, $"TTL with sliding and absolute expiry: {bothTtl}");
 
 // No expiry at all: the script skips EXPIRE.
 await cache.SetStringAsync("forever", "y", new DistributedCacheEntryOptions());
-Check(await db.KeyTimeToLiveAsync("legacy:forever") is null, "no TTL without expiry");
+checks.That(await db.KeyTimeToLiveAsync("legacy:forever") is null, "no TTL without expiry");
 
 await cache.RemoveAsync("absolute");
-Check(await cache.GetAsync("absolute") is null, "Get after Remove");
-Check(!await db.KeyExistsAsync("legacy:absolute"), "key gone after Remove");
-Check(await cache.GetAsync("never-set") is null, "Get of a missing entry");
+checks.That(await cache.GetAsync("absolute") is null, "Get after Remove");
+checks.That(!await db.KeyExistsAsync("legacy:absolute"), "key gone after Remove");
+checks.That(await cache.GetAsync("never-set") is null, "Get of a missing entry");
 
 var scripted = ScriptCalls() - before;
-Check(scripted >= 4, $"Set went through EVAL/EVALSHA ({scripted} script calls)");
+checks.That(scripted >= 4, $"Set went through EVAL/EVALSHA ({scripted} script calls)");
 
-Console.WriteLine(failures == 0 ? "legacy cache: all checks passed" : $"legacy cache: {failures} checks failed");
-return failures == 0 ? 0 : 1;
+return checks.Report();

@@ -1,44 +1,32 @@
 using StackExchange.Redis;
 
 // Exercises StackExchange.Redis 2.7 against the server at 127.0.0.1:<port>; exit code 0 when every check passes.
-if (args.Length != 1 || !int.TryParse(args[0], out var port))
-{
-    Console.Error.WriteLine("usage: LegacyClient <port>");
+if (!Checks.TryReadPort(args, "LegacyClient", out var port))
     return 2;
-}
 
 var options = new ConfigurationOptions { EndPoints = { { "127.0.0.1", port } }, AbortOnConnectFail = true, ConnectTimeout = 5000 };
 using var connection = await ConnectionMultiplexer.ConnectAsync(options);
 var db = connection.GetDatabase();
-var failures = 0;
+var checks = new Checks("legacy client");
 
-void Check(bool ok, string what)
-{
-    if (ok)
-        return;
-    failures++;
-    Console.Error.WriteLine("FAILED: " + what);
-}
-
-Check(await db.StringSetAsync("legacy:k", "v"), "SET");
-Check(await db.StringGetAsync("legacy:k") == "v", "GET");
-Check(await db.StringSetAsync("legacy:ttl", "v", TimeSpan.FromSeconds(100)), "SET with expiry");
+checks.That(await db.StringSetAsync("legacy:k", "v"), "SET");
+checks.That(await db.StringGetAsync("legacy:k") == "v", "GET");
+checks.That(await db.StringSetAsync("legacy:ttl", "v", TimeSpan.FromSeconds(100)), "SET with expiry");
 var ttl = await db.KeyTimeToLiveAsync("legacy:ttl");
-Check(ttl is { TotalSeconds: > 90 and <= 100 }, $"TTL {ttl}");
-Check(await db.StringIncrementAsync("legacy:n", 5) == 5, "INCRBY");
-Check(await db.KeyDeleteAsync("legacy:k"), "UNLINK/DEL");
-Check(!await db.KeyExistsAsync("legacy:k"), "EXISTS after delete");
+checks.That(ttl is { TotalSeconds: > 90 and <= 100 }, $"TTL {ttl}");
+checks.That(await db.StringIncrementAsync("legacy:n", 5) == 5, "INCRBY");
+checks.That(await db.KeyDeleteAsync("legacy:k"), "UNLINK/DEL");
+checks.That(!await db.KeyExistsAsync("legacy:k"), "EXISTS after delete");
 
 var batch = db.CreateBatch();
 var sets = Enumerable.Range(0, 1000).Select(i => batch.StringSetAsync($"legacy:b:{i}", i)).ToArray();
 batch.Execute();
 await Task.WhenAll(sets);
 var values = await db.StringGetAsync(Enumerable.Range(0, 1000).Select(i => (RedisKey)$"legacy:b:{i}").ToArray());
-Check(values.Select((v, i) => (int)v == i).All(x => x), "MGET after a batch of 1000 SETs");
+checks.That(values.Select((v, i) => (int)v == i).All(x => x), "MGET after a batch of 1000 SETs");
 
 var server = connection.GetServer("127.0.0.1", port);
-Check(server.Version.Major >= 7, $"server version {server.Version}");
-Check(server.Keys(pattern: "legacy:b:*").Count() == 1000, "SCAN MATCH");
+checks.That(server.Version.Major >= 7, $"server version {server.Version}");
+checks.That(server.Keys(pattern: "legacy:b:*").Count() == 1000, "SCAN MATCH");
 
-Console.WriteLine(failures == 0 ? "legacy client: all checks passed" : $"legacy client: {failures} checks failed");
-return failures == 0 ? 0 : 1;
+return checks.Report();

@@ -49,6 +49,7 @@ internal sealed unsafe class LuaRuntime : IDisposable
     private readonly ArrayBufferWriter<byte> _request = new();
     private readonly ArrayBufferWriter<byte> _reply = new();
     private readonly RequestParser _parser = new();
+    private ReadOnlySequence<byte> _pending;
     private GCHandle _self;
     private bool _enforceMemory;
     private ScriptRun? _run;
@@ -451,20 +452,10 @@ internal sealed unsafe class LuaRuntime : IDisposable
 
     private int ExecuteCommand(nint state)
     {
-        if (!EncodeArguments(state, out var error))
-        {
-            lua_settop(state, 0);
-            LuaReplies.PushError(state, error);
-            lua_pushboolean(state, 1);
+        if (!TryParseArguments(state, out var request))
             return 2;
-        }
-
-        lua_settop(state, 0);
-        var buffer = new ReadOnlySequence<byte>(_request.WrittenMemory);
-        _parser.Limits = _run!.Session.Server.Limits;
-        _parser.TryParse(ref buffer, out var request);
         _reply.ResetWrittenCount();
-        ScriptCalls.Execute(_run, request, _reply);
+        ScriptCalls.Execute(_run!, request, _reply);
         var failed = LuaReplies.Push(state, _reply.WrittenSpan);
         lua_pushboolean(state, failed ? 1 : 0);
         return 2;
@@ -472,17 +463,8 @@ internal sealed unsafe class LuaRuntime : IDisposable
 
     private int CheckCommand(nint state)
     {
-        if (!EncodeArguments(state, out var error))
-        {
-            lua_settop(state, 0);
-            LuaReplies.PushError(state, error);
-            lua_pushboolean(state, 1);
+        if (!TryParseArguments(state, out var request))
             return 2;
-        }
-
-        lua_settop(state, 0);
-        var buffer = new ReadOnlySequence<byte>(_request.WrittenMemory);
-        _parser.TryParse(ref buffer, out var request);
         if (_run!.Session.Server.Commands.Lookup(request) is null)
         {
             LuaReplies.PushError(state, "Invalid command passed to redis.acl_check_cmd()"u8);
@@ -493,6 +475,26 @@ internal sealed unsafe class LuaRuntime : IDisposable
         lua_pushboolean(state, 1);
         lua_pushboolean(state, 0);
         return 2;
+    }
+
+    // The call's arguments as a request (valid until the next call), the stack emptied; on failure the error and
+    // true are pushed instead, redis.call's two results.
+    private bool TryParseArguments(nint state, out RespRequest request)
+    {
+        request = default;
+        var encoded = EncodeArguments(state, out var error);
+        lua_settop(state, 0);
+        if (!encoded)
+        {
+            LuaReplies.PushError(state, error);
+            lua_pushboolean(state, 1);
+            return false;
+        }
+
+        _pending = new ReadOnlySequence<byte>(_request.WrittenMemory);
+        _parser.Limits = _run!.Session.Server.Limits;
+        _parser.TryParse(ref _pending, out request);
+        return true;
     }
 
     // The arguments on the stack as a RESP request in _request; numbers as Redis formats them (%.17g).

@@ -147,7 +147,7 @@ internal sealed partial class ScriptEngine : IDisposable
     {
         var run = new ScriptRun(client, sha, readOnly);
         var view = client.Server.Router.Membership.Current;
-        var runtime = Rent();
+        LuaRuntime? runtime = Rent();
         var lastCommand = client.LastCommand;
         // The keys the script's calls write are collected, and its reply held until their copies are acknowledged;
         // inside EXEC the transaction's run is already open and collects them.
@@ -160,11 +160,19 @@ internal sealed partial class ScriptEngine : IDisposable
             else
                 Execute(client, runtime, run, request, numkeys);
         }
+        catch
+        {
+            // A state left half-way by an exception (a bug) is not trusted again.
+            runtime.Dispose();
+            runtime = null;
+            throw;
+        }
         finally
         {
             replicated?.End();
             client.LastCommand = lastCommand;
-            Return(runtime);
+            if (runtime is not null)
+                Return(runtime);
         }
 
         if (replicated is not null)
