@@ -252,6 +252,22 @@ public sealed class ScriptingCompatibilityTests(DifferentialFixture servers) : I
             ["EVAL", "#!lua name=x\nreturn 1", "0"],
             ["EVAL", "#!lua\nerror('on line two')", "0"],
         ],
+        ["transactions"] =
+        [
+            ["MULTI"],
+            ["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "tx", "in-exec"],
+            ["EVAL", "return redis.call('incr', KEYS[1])", "1", "tx"],
+            ["EVAL", "return redis.call('get', KEYS[1])", "1", "tx"],
+            ["EVAL", "return redis.call('set', 'undeclared', '1')", "0"],
+            ["EXEC"],
+            ["GET", "undeclared"],
+            ["MULTI"],
+            ["EVAL", "return 1", "-1"],
+            ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"],
+            ["EXEC"],
+            ["EVAL", "return redis.call('multi')", "0"],
+            ["EVAL", "return redis.call('exec')", "0"],
+        ],
         ["command-keys"] =
         [
             ["COMMAND", "GETKEYS", "EVAL", "return 1", "0"],

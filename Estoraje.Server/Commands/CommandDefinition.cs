@@ -30,6 +30,9 @@ internal enum CommandFlags
 
     /// <summary>The command may have no key at all (EVAL with numkeys 0): COMMAND GETKEYS then answers an empty array.</summary>
     NoMandatoryKeys = 1 << 14,
+
+    /// <summary>Reaches keys its arguments do not name (a script's calls): inside EXEC it holds every store shard.</summary>
+    UndeclaredKeys = 1 << 15,
 }
 
 /// <summary>Per-command counters for INFO commandstats that are rare enough to share (calls are counted per session).</summary>

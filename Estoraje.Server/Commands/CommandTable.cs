@@ -246,10 +246,10 @@ internal sealed class CommandTable
         new("zintercard", -3, ReadOnly, 0, 0, 0, "sorted_set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets.", SortedSetAlgebraCommands.ZInterCard) { NumKeysIndex = 1 },
 
         // Scripting: EVAL's keys follow its numkeys argument.
-        new("eval", -3, NoScript | Stale | NoMandatoryKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script.", ScriptCommands.Eval) { NumKeysIndex = 2 },
-        new("evalsha", -3, NoScript | Stale | NoMandatoryKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", ScriptCommands.EvalSha) { NumKeysIndex = 2 },
-        new("eval_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script.", ScriptCommands.EvalRo) { NumKeysIndex = 2 },
-        new("evalsha_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", ScriptCommands.EvalShaRo) { NumKeysIndex = 2 },
+        new("eval", -3, NoScript | Stale | NoMandatoryKeys | UndeclaredKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script.", ScriptCommands.Eval) { NumKeysIndex = 2 },
+        new("evalsha", -3, NoScript | Stale | NoMandatoryKeys | UndeclaredKeys, 0, 0, 0, "scripting", "2.6.0", "Executes a server-side Lua script by SHA1 digest.", ScriptCommands.EvalSha) { NumKeysIndex = 2 },
+        new("eval_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys | UndeclaredKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script.", ScriptCommands.EvalRo) { NumKeysIndex = 2 },
+        new("evalsha_ro", -3, NoScript | Stale | ReadOnly | NoMandatoryKeys | UndeclaredKeys, 0, 0, 0, "scripting", "7.0.0", "Executes a read-only server-side Lua script by SHA1 digest.", ScriptCommands.EvalShaRo) { NumKeysIndex = 2 },
         new("script", -2, None, 0, 0, 0, "scripting", "2.6.0", "A container for Lua scripts management commands.", null,
         [
             new("load", 3, NoScript | Stale, 0, 0, 0, "scripting", "2.6.0", "Loads a server-side Lua script to the script cache.", ScriptCommands.Load),

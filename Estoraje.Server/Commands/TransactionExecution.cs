@@ -127,8 +127,10 @@ internal static class TransactionExecution
         ulong mask = 0;
         foreach (var command in queued)
         {
-            // FLUSHALL, KEYS, SCAN, DBSIZE, RANDOMKEY: the whole keyspace, every shard.
-            if (!command.Command.HasKeys && (command.Command.Flags & (CommandFlags.Write | CommandFlags.ReadOnly)) != 0)
+            // FLUSHALL, KEYS, SCAN, DBSIZE, RANDOMKEY: the whole keyspace, every shard; so for a script, which may
+            // reach any key (taking the shards it lacks while holding others could deadlock).
+            if ((!command.Command.HasKeys && (command.Command.Flags & (CommandFlags.Write | CommandFlags.ReadOnly)) != 0) ||
+                (command.Command.Flags & CommandFlags.UndeclaredKeys) != 0)
                 return ulong.MaxValue;
             foreach (var key in command.Keys)
                 mask |= store.ShardMask(key);
