@@ -51,7 +51,9 @@ internal sealed partial class RespListener : BackgroundService
                 Listen(new IPEndPoint(IPAddress.Parse(address), _server.Options.EffectivePeerPort), peerPort: true, send, receive);
         }
 
-        LogReady(_server.Options.Port);
+        // As Redis, "ready" once the dataset is loaded too (clients connected before get -LOADING meanwhile).
+        _ = _server.Loaded.ContinueWith(_ => LogReady(_server.Options.Port), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         return Task.CompletedTask;
     }
 
