@@ -4,6 +4,7 @@ using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
+using Estoraje.Server.Messaging;
 using Estoraje.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -35,6 +36,7 @@ internal sealed partial class ServerContext
             store.Clock.Ordinal = fixedMembers.Ordinal;
         Router = new Router(Membership, options.ClusterSecret, TimeSpan.FromSeconds(5), options.ReadFromReplica);
         Scripts = new Scripting.ScriptEngine(_logger);
+        PubSub = new PubSubHub(time);
         if (store is Storage.Log.LogStore log)
             Compaction = new CompactionScheduler(log, log.Options.CompactionDeadRatio);
     }
@@ -44,6 +46,9 @@ internal sealed partial class ServerContext
 
     /// <summary>Lua scripts: the script cache and the states that run them (EVAL, SCRIPT).</summary>
     public Scripting.ScriptEngine Scripts { get; }
+
+    /// <summary>This node's pub/sub subscriptions.</summary>
+    public PubSubHub PubSub { get; }
 
     /// <summary>Records kept for replicas that did not take them (null without a host).</summary>
     public HintedHandoff? Hints { get; set; }
@@ -108,6 +113,12 @@ internal sealed partial class ServerContext
 
     public void ReportConnectionFailure(long clientId, Exception exception) =>
         LogConnectionFailure(_logger, clientId, exception);
+
+    public void ReportOutputLimit(long clientId, long bytes) =>
+        LogOutputLimit(_logger, clientId, bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Client {ClientId} closed: {Bytes} bytes of pub/sub messages waiting for it passed the output buffer limit")]
+    private static partial void LogOutputLimit(ILogger logger, long clientId, long bytes);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Command '{Command}' failed")]
     private static partial void LogCommandFailure(ILogger logger, string command, Exception exception);

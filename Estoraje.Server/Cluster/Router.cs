@@ -38,6 +38,9 @@ internal enum PeerLink
 
     /// <summary>Slot sync: digests, listings and records pulled.</summary>
     Sync,
+
+    /// <summary>Pub/sub: messages published on another node, and PUBSUB questions about this node's subscribers.</summary>
+    PubSub,
 }
 
 /// <summary>How the replies of a command split across nodes are merged into one.</summary>
@@ -80,7 +83,7 @@ internal sealed class Router : IAsyncDisposable
     // same links, two nodes forwarding writes to each other would each wait behind the other's write.
     private readonly ConcurrentDictionary<(string Id, string Address, int Protocol, PeerLink Link), PeerConnection> _peers = new();
     private readonly string _secret;
-    private readonly long[] _sent = new long[3];
+    private readonly long[] _sent = new long[4];
 
     public Router(IClusterMembership membership, string secret, TimeSpan timeout, bool readFromReplica = false)
     {
@@ -110,6 +113,9 @@ internal sealed class Router : IAsyncDisposable
         var ring = view.Ring;
         // One node holding everything (standalone, or a cluster of one): no key is hashed at all.
         if (view.Alone)
+            return RouteKind.Local;
+        // Pub/sub is not about keys: a shard channel is published to every node like any channel.
+        if ((command.Flags & CommandFlags.PubSub) != 0)
             return RouteKind.Local;
         // Keyless commands about the whole keyspace ask every node.
         if (!command.HasKeys)
@@ -176,6 +182,13 @@ internal sealed class Router : IAsyncDisposable
     public Task<byte[]> SyncAsync(ClusterMember target, byte[] request) => Send(target, request, 2, PeerLink.Sync);
 
     /// <summary>
+    /// Sends a pub/sub request (a published message, a PUBSUB question) to <paramref name="target"/> on the pub/sub
+    /// link (RESP2), giving up after <paramref name="timeout"/>: an unanswered node must not hold a publisher long.
+    /// </summary>
+    public Task<byte[]> PubSubAsync(ClusterMember target, byte[] request, TimeSpan timeout) =>
+        Send(target, request, 2, PeerLink.PubSub, timeout);
+
+    /// <summary>
     /// Runs <paramref name="request"/> (the client's command on <paramref name="slot"/>) once the slot opens, on
     /// whichever node leads the slot then (normally this one, through its own peer link), and returns its reply;
     /// <c>-TRYAGAIN</c> when the slot stays closed past <see cref="Timeout"/>. Sends only after
@@ -219,12 +232,12 @@ internal sealed class Router : IAsyncDisposable
     /// <summary>Requests sent to other nodes so far, per <see cref="PeerLink"/> (forwarded commands, copies, sync).</summary>
     public long Sent(PeerLink link) => Interlocked.Read(ref _sent[(int)link]);
 
-    private Task<byte[]> Send(ClusterMember target, byte[] request, int protocol, PeerLink link)
+    private Task<byte[]> Send(ClusterMember target, byte[] request, int protocol, PeerLink link, TimeSpan? timeout = null)
     {
         Interlocked.Increment(ref _sent[(int)link]);
         var peer = _peers.GetOrAdd((target.Id, target.PeerAddress, protocol, link),
             key => new PeerConnection(ParseEndpoint(key.Address), _secret, key.Protocol));
-        return peer.SendAsync(request, Timeout);
+        return peer.SendAsync(request, timeout ?? Timeout);
     }
 
     /// <summary>

@@ -279,7 +279,8 @@ internal static class TransactionForwarding
         foreach (var command in queued)
         {
             var definition = command.Command;
-            if ((definition.Group == "connection" && definition.Name is not ("ping" or "echo" or "select")) || definition.Name == "wait")
+            if ((definition.Group == "connection" && definition.Name is not ("ping" or "echo" or "select")) || definition.Name == "wait" ||
+                (definition.Group == "pubsub" && definition.Name.EndsWith("subscribe", StringComparison.Ordinal)))
                 return definition;
         }
 

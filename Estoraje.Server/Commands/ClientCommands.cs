@@ -49,6 +49,7 @@ internal static class ClientCommands
     public static void List(ClientSession client, RespRequest request)
     {
         HashSet<long>? ids = null;
+        string? type = null;
         for (var i = 2; i < request.Count; i++)
         {
             // As Redis: TYPE <type> alone, or ID followed by IDs only.
@@ -61,8 +62,7 @@ internal static class ClientCommands
                     return;
                 }
 
-                if (!request.Is(i, "NORMAL"u8))
-                    ids = [];
+                type = TypeFilter(request, i);
             }
             else if (request.Is(i, "ID"u8) && i + 1 < request.Count)
             {
@@ -90,7 +90,7 @@ internal static class ClientCommands
         var text = new StringBuilder();
         foreach (var other in client.Server.Clients.Values.OrderBy(c => c.Id))
         {
-            if (ids is null || ids.Contains(other.Id))
+            if ((ids is null || ids.Contains(other.Id)) && (type is null || type == TypeOf(other)))
                 text.Append(other.Describe(now)).Append('\n');
         }
 
@@ -119,7 +119,7 @@ internal static class ClientCommands
         }
 
         long? id = null;
-        string? addr = null, laddr = null, user = null;
+        string? addr = null, laddr = null, user = null, type = null;
         long maxAge = 0;
         var skipMe = true;
         for (var i = 2; i < request.Count; i += 2)
@@ -177,8 +177,7 @@ internal static class ClientCommands
                     return;
                 }
 
-                if (!request.Is(i + 1, "NORMAL"u8))
-                    user = "\0none";
+                type = TypeFilter(request, i + 1);
             }
             else if (request.Is(i, "SKIPME"u8))
             {
@@ -209,6 +208,7 @@ internal static class ClientCommands
             (addr is null || c.Address == addr) &&
             (laddr is null || c.LocalAddress == laddr) &&
             (user is null || user == "default") &&
+            (type is null || type == TypeOf(c)) &&
             (maxAge == 0 || (now - c.CreatedAt) / 1000 >= maxAge) &&
             !(skipMe && c == client)).ToList();
         client.Writer.WriteInteger(victims.Count);
@@ -289,6 +289,13 @@ internal static class ClientCommands
         client.Writer.WriteError(Errors.Syntax);
         return false;
     }
+
+    // Redis's client types: a connection in subscribed mode is "pubsub", any other "normal"; no connection here is
+    // a master or a replica.
+    private static string TypeOf(ClientSession client) => client.PubSub is { IsSubscribed: true } ? "pubsub" : "normal";
+
+    private static string TypeFilter(RespRequest request, int index) =>
+        request.Is(index, "NORMAL"u8) ? "normal" : request.Is(index, "PUBSUB"u8) ? "pubsub" : "none";
 
     private static void Close(ClientSession self, ClientSession target)
     {

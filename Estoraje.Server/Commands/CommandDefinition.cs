@@ -33,6 +33,8 @@ internal enum CommandFlags
 
     /// <summary>Reaches keys its arguments do not name (a script's calls): inside EXEC it holds every store shard.</summary>
     UndeclaredKeys = 1 << 15,
+
+    PubSub = 1 << 16,
 }
 
 /// <summary>Per-command counters for INFO commandstats that are rare enough to share (calls are counted per session).</summary>

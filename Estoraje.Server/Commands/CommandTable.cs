@@ -108,6 +108,25 @@ internal sealed class CommandTable
         new("watch", -2, NoScript | Loading | Stale | Fast | AllowBusy, 1, -1, 1, "transactions", "2.2.0", "Monitors changes to keys to determine the execution of a transaction.", TransactionCommands.Watch),
         new("unwatch", 1, NoScript | Loading | Stale | Fast | AllowBusy, 0, 0, 0, "transactions", "2.2.0", "Forgets about watched keys of a transaction.", TransactionCommands.Unwatch),
 
+        // Pub/sub
+        new("subscribe", -2, PubSub | NoScript | Loading | Stale | Sentinel, 0, 0, 0, "pubsub", "2.0.0", "Listens for messages published to channels.", PubSubCommands.Subscribe),
+        new("unsubscribe", -1, PubSub | NoScript | Loading | Stale | Sentinel, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages posted to channels.", PubSubCommands.Unsubscribe),
+        new("psubscribe", -2, PubSub | NoScript | Loading | Stale | Sentinel, 0, 0, 0, "pubsub", "2.0.0", "Listens for messages published to channels that match one or more patterns.", PubSubCommands.PSubscribe),
+        new("punsubscribe", -1, PubSub | NoScript | Loading | Stale | Sentinel, 0, 0, 0, "pubsub", "2.0.0", "Stops listening to messages published to channels that match one or more patterns.", PubSubCommands.PUnsubscribe),
+        new("ssubscribe", -2, PubSub | NoScript | Loading | Stale, 1, -1, 1, "pubsub", "7.0.0", "Listens for messages published to shard channels.", PubSubCommands.SSubscribe),
+        new("sunsubscribe", -1, PubSub | NoScript | Loading | Stale, 1, -1, 1, "pubsub", "7.0.0", "Stops listening to messages posted to shard channels.", PubSubCommands.SUnsubscribe),
+        new("publish", 3, PubSub | Loading | Stale | Fast | Sentinel, 0, 0, 0, "pubsub", "2.0.0", "Posts a message to a channel.", PubSubCommands.Publish),
+        new("spublish", 3, PubSub | Loading | Stale | Fast, 1, 1, 1, "pubsub", "7.0.0", "Posts a message to a shard channel.", PubSubCommands.SPublish),
+        new("pubsub", -2, None, 0, 0, 0, "pubsub", "2.8.0", "A container for Pub/Sub commands.", null,
+        [
+            new("channels", -2, PubSub | Loading | Stale, 0, 0, 0, "pubsub", "2.8.0", "Returns the active channels.", PubSubCommands.Channels),
+            new("numsub", -2, PubSub | Loading | Stale, 0, 0, 0, "pubsub", "2.8.0", "Returns a count of subscribers to channels.", PubSubCommands.NumSub),
+            new("numpat", 2, PubSub | Loading | Stale, 0, 0, 0, "pubsub", "2.8.0", "Returns a count of unique pattern subscriptions.", PubSubCommands.NumPat),
+            new("shardchannels", -2, PubSub | Loading | Stale, 0, 0, 0, "pubsub", "7.0.0", "Returns the active shard channels.", PubSubCommands.ShardChannels),
+            new("shardnumsub", -2, PubSub | Loading | Stale, 0, 0, 0, "pubsub", "7.0.0", "Returns the count of subscribers of shard channels.", PubSubCommands.ShardNumSub),
+            new("help", 2, Loading | Stale, 0, 0, 0, "pubsub", "6.2.0", "Returns helpful text about the different subcommands.", PubSubCommands.Help),
+        ]),
+
         // Between nodes
         new("wait", 3, NoScript, 0, 0, 0, "generic", "3.0.0", "Blocks until the asynchronous replication of all preceding write commands sent by the connection is completed.", Cluster.Replication.Wait),
         new("estoraje.apply", -5, Write | Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Applies a replicated record if it is newer (from peers only).", Cluster.Replication.Apply),
@@ -117,6 +136,9 @@ internal sealed class CommandTable
         new("estoraje.fetch", -2, ReadOnly | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the records of keys with their versions (slot sync, from peers only).", Cluster.SlotSyncCommands.Fetch),
         new("estoraje.exec", -3, NoScript | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Runs a transaction whose client is connected to another node, if its watched keys are unchanged (from peers only).", Cluster.TransactionForwarding.Exec),
         new("estoraje.watch", -2, Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the watch stamps of keys this node leads (WATCH from another node, from peers only).", Cluster.TransactionForwarding.Watch),
+        new("estoraje.publish", 3, PubSub | Loading | Stale | Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Delivers a message published on another node to this node's subscribers (from peers only).", PubSubCommands.PeerPublish),
+        new("estoraje.spublish", 3, PubSub | Loading | Stale | Fast | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Delivers a shard message published on another node to this node's subscribers (from peers only).", PubSubCommands.PeerPublish),
+        new("estoraje.patterns", 1, PubSub | Loading | Stale | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Returns the patterns this node's clients are subscribed to (from peers only).", PubSubCommands.PeerPatterns),
         new("estoraje.peer", 2, NoScript | Loading | Stale | Fast | NoAuth | NoMulti, 0, 0, 0, "cluster", "0.1.0", "Authenticates a connection from another node (peer port only).", Cluster.PeerCommands.Authenticate),
 
         // Estoraje's own: the cluster as this node sees it (membership through etcd, the ring).
@@ -355,6 +377,10 @@ internal sealed class CommandTable
         // As Redis after a failed AOF write: writes (and PING, so health checks notice) are refused; reads go on.
         if (client.Server.Store.WriteError is { } writeError && ((command.Flags & Write) != 0 || command.Name == "ping"))
             return Reject(client, command, Errors.DiskError(writeError));
+
+        // A RESP2 connection in subscribed mode reads pub/sub replies only; RESP3 tells them apart (push frames).
+        if (client.PubSub is { IsSubscribed: true } && !client.Writer.IsResp3 && !PubSubCommands.AllowedWhenSubscribed(command))
+            return Reject(client, command, PubSubCommands.NotAllowedWhenSubscribed(command));
 
         return command;
     }

@@ -12,11 +12,24 @@ internal static class ConnectionCommands
     public static void Ping(ClientSession client, RespRequest request)
     {
         if (request.Count > 2)
+        {
             client.Writer.WriteError(Errors.WrongArity("ping"));
+        }
+        else if (client.PubSub is { IsSubscribed: true } && !client.Writer.IsResp3)
+        {
+            // Subscribed RESP2 clients expect arrays only: ["pong", message or ""].
+            client.Writer.WriteArrayHeader(2);
+            client.Writer.WriteBulkString("pong"u8);
+            client.Writer.WriteBulkString(request.Count == 2 ? request[1] : []);
+        }
         else if (request.Count == 2)
+        {
             client.Writer.WriteBulkString(request[1]);
+        }
         else
+        {
             client.Writer.WriteRaw("+PONG\r\n"u8);
+        }
     }
 
     public static void Echo(ClientSession client, RespRequest request) => client.Writer.WriteBulkString(request[1]);
@@ -126,6 +139,8 @@ internal static class ConnectionCommands
     public static void Reset(ClientSession client, RespRequest request)
     {
         client.Transaction.Discard();
+        if (client.PubSub is { } subscriber)
+            client.Server.PubSub.RemoveAll(subscriber);
         client.Writer.Protocol = 2;
         client.Name = "";
         client.NoEvict = false;

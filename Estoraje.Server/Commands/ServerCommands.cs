@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Estoraje.Resp;
 using Estoraje.Server.Network;
+using Estoraje.Server.Messaging;
 using Estoraje.Storage.Log;
 
 namespace Estoraje.Server.Commands;
@@ -501,6 +502,7 @@ internal static class ServerCommands
         Add(CommandFlags.ReadOnly, "readonly");
         Add(CommandFlags.DenyOom, "denyoom");
         Add(CommandFlags.Admin, "admin");
+        Add(CommandFlags.PubSub, "pubsub");
         Add(CommandFlags.NoScript, "noscript");
         Add(CommandFlags.Loading, "loading");
         Add(CommandFlags.Stale, "stale");
@@ -523,6 +525,8 @@ internal static class ServerCommands
             categories.Add("@write");
         if ((flags & CommandFlags.ReadOnly) != 0)
             categories.Add("@read");
+        if ((flags & CommandFlags.PubSub) != 0)
+            categories.Add("@pubsub");
         if ((flags & CommandFlags.Admin) != 0)
             categories.Add("@admin");
         if ((flags & CommandFlags.Dangerous) != 0 || (flags & CommandFlags.Admin) != 0)
@@ -820,8 +824,9 @@ internal static class InfoText
             Line("evicted_keys", 0);
             Line("keyspace_hits", totals.KeyspaceHits);
             Line("keyspace_misses", totals.KeyspaceMisses);
-            Line("pubsub_channels", 0);
-            Line("pubsub_patterns", 0);
+            Line("pubsub_channels", server.PubSub.Count(SubscriptionKind.Channel));
+            Line("pubsub_patterns", server.PubSub.Count(SubscriptionKind.Pattern));
+            Line("pubsubshard_channels", server.PubSub.Count(SubscriptionKind.ShardChannel));
             Line("total_error_replies", Interlocked.Read(ref stats.ErrorReplies));
             Line("total_protocol_errors", Interlocked.Read(ref stats.ProtocolErrors));
         });

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text;
 using Estoraje.Resp;
+using Estoraje.Server.Messaging;
 using Estoraje.Storage;
 
 namespace Estoraje.Server.Network;
@@ -12,9 +13,12 @@ internal sealed class ClientSession : IDisposable
     private readonly CancellationTokenSource _kill = new();
     private System.Buffers.IBufferWriter<byte>? _direct;
     private ArrayBufferWriter<byte>? _capture;
+    private readonly PipeReader? _input;
 
-    public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress, bool onPeerPort = false)
+    public ClientSession(ServerContext server, PipeWriter output, string address, string localAddress, bool onPeerPort = false,
+        PipeReader? input = null)
     {
+        _input = input;
         OnPeerPort = onPeerPort;
         Server = server;
         Writer = new RespWriter(output);
@@ -101,6 +105,28 @@ internal sealed class ClientSession : IDisposable
 
     public CancellationToken Killed => _kill.Token;
 
+    /// <summary>Its subscriptions and the messages waiting for it; null until its first (P|S)SUBSCRIBE.</summary>
+    public Subscriber? PubSub { get; private set; }
+
+    /// <summary>The pub/sub state, created on first use.</summary>
+    public Subscriber Subscriptions => PubSub ??= new Subscriber(this);
+
+    /// <summary>
+    /// Makes the connection's loop return from its read at once (or from its next read), so that it writes the
+    /// messages waiting for it even when the client sends nothing. Any thread.
+    /// </summary>
+    public void Wake()
+    {
+        try
+        {
+            _input?.CancelPendingRead();
+        }
+        catch (InvalidOperationException)
+        {
+            // The connection is closing.
+        }
+    }
+
     /// <summary>
     /// Replies of the current batch that come after one still awaited from another node, in request order.
     /// Once a reply is deferred, later replies of the batch are captured instead of written, so that the
@@ -174,13 +200,23 @@ internal sealed class ClientSession : IDisposable
           .Append(" name=").Append(Name)
           .Append(" age=").Append((now - CreatedAt) / 1000)
           .Append(" idle=").Append((now - LastInteraction) / 1000)
-          .Append(" flags=").Append(Transaction.Active ? (NoEvict ? "xe" : "x") : NoEvict ? "Ne" : "N")
-          .Append(" db=0 sub=0 psub=0 ssub=0 multi=").Append(Transaction.Active ? Transaction.Queued.Count : -1)
+          .Append(" flags=").Append(Flags())
+          .Append(" db=0 sub=").Append(PubSub?.Channels.Count ?? 0)
+          .Append(" psub=").Append(PubSub?.Patterns.Count ?? 0)
+          .Append(" ssub=").Append(PubSub?.ShardChannels.Count ?? 0)
+          .Append(" multi=").Append(Transaction.Active ? Transaction.Queued.Count : -1)
           .Append(" qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r")
           .Append(" cmd=").Append(LastCommand)
           .Append(" user=default redir=-1 resp=").Append(Writer.Protocol)
           .Append(" lib-name=").Append(LibName)
           .Append(" lib-ver=").Append(LibVersion);
         return sb.ToString();
+    }
+
+    // Redis's letters in its order: P a subscriber, x in MULTI, e no-evict; N when there is none.
+    private string Flags()
+    {
+        var flags = (PubSub?.IsSubscribed == true ? "P" : "") + (Transaction.Active ? "x" : "") + (NoEvict ? "e" : "");
+        return flags.Length == 0 ? "N" : flags;
     }
 }

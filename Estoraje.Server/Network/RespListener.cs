@@ -96,7 +96,7 @@ internal sealed partial class RespListener : BackgroundService
 
         var port = peerPort ? _server.Options.EffectivePeerPort : _server.Options.Port;
         var local = $"{_server.Options.Bind.Split(' ')[0]}:{port}";
-        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort);
+        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort, input);
         server.Clients[session.Id] = session;
         Exception? fault = null;
         try
@@ -106,7 +106,10 @@ internal sealed partial class RespListener : BackgroundService
                 var result = await input.ReadAsync(session.Killed);
                 var buffer = result.Buffer;
                 var before = buffer.Length;
-                session.LastInteraction = server.NowMs;
+                // A read cancelled by a publisher (Subscriber.Deliver) carries no request, only messages to write.
+                session.PubSub?.ClearWake();
+                if (!result.IsCanceled)
+                    session.LastInteraction = server.NowMs;
                 // The batch runs synchronously; commands for other nodes are sent as they come (pipelined)
                 // and their replies, with every reply after them, are written in request order once here.
                 ProcessBatch(session, ref buffer);
@@ -131,8 +134,19 @@ internal sealed partial class RespListener : BackgroundService
                     await server.Store.CommitAsync();
                 }
 
-                if (output.CanGetUnflushedBytes)
-                    Interlocked.Add(ref server.Stats.NetOutputBytes, output.UnflushedBytes);
+                // Messages published to this connection follow its replies, flushed a few hundred KB at a time: while
+                // the client does not read, they wait in its outbox, where its output limit applies.
+                if (session.PubSub is { } subscriber)
+                {
+                    while (subscriber.Drain(session.Writer, 256 * 1024))
+                    {
+                        CountOutput(server, output);
+                        if ((await output.FlushAsync(session.Killed)).IsCompleted)
+                            break;
+                    }
+                }
+
+                CountOutput(server, output);
                 var flush = await output.FlushAsync(session.Killed);
                 if (session.CloseAfterReply || result.IsCompleted || flush.IsCompleted)
                     break;
@@ -154,12 +168,20 @@ internal sealed partial class RespListener : BackgroundService
         }
         finally
         {
+            if (session.PubSub is { } subscriber)
+                server.PubSub.RemoveAll(subscriber);
             server.Clients.TryRemove(session.Id, out _);
             server.Retire(session.Counters);
             session.Dispose();
             await input.CompleteAsync(fault);
             await output.CompleteAsync(fault);
         }
+    }
+
+    private static void CountOutput(ServerContext server, PipeWriter output)
+    {
+        if (output.CanGetUnflushedBytes)
+            Interlocked.Add(ref server.Stats.NetOutputBytes, output.UnflushedBytes);
     }
 
     // Runs the complete requests of the buffer; those for other nodes are sent and their replies deferred.
@@ -173,6 +195,9 @@ internal sealed partial class RespListener : BackgroundService
             var status = parser.TryParse(ref buffer, out var request);
             if (status == ParseStatus.Done)
             {
+                // Messages published before this command ran reach the client before its reply.
+                if (session.PubSub is { HasPending: true } subscriber)
+                    subscriber.Drain(session.Writer);
                 var command = table.Resolve(session, request);
                 if (command is null)
                 {
