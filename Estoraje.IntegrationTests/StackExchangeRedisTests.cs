@@ -373,6 +373,55 @@ public sealed class StackExchangeRedisTests(EstorajeFixture server) : IClassFixt
         Assert.InRange(viaServer, TimeSpan.Zero, s_deadline);
     }
 
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Subscribers_of_a_channel_and_of_a_pattern_receive_what_another_connection_publishes(RedisProtocol protocol)
+    {
+        await using var subscriberConnection = await ConnectAsync(protocol);
+        await using var publisherConnection = await ConnectAsync(protocol);
+        var channel = RedisChannel.Literal(Key(protocol, "news:tech"));
+        var subscriber = subscriberConnection.GetSubscriber();
+        var literal = await subscriber.SubscribeAsync(channel);
+        var pattern = await subscriber.SubscribeAsync(RedisChannel.Pattern(Key(protocol, "news:*")));
+        var publisher = publisherConnection.GetSubscriber();
+
+        Assert.Equal(2, await publisher.PublishAsync(channel, "héllo"));
+        Assert.Equal("héllo", (await literal.ReadAsync().AsTask().WaitAsync(s_deadline)).Message);
+        var viaPattern = await pattern.ReadAsync().AsTask().WaitAsync(s_deadline);
+        Assert.Equal((channel.ToString(), "héllo"), (viaPattern.Channel.ToString(), (string?)viaPattern.Message));
+
+        var server = Server(publisherConnection);
+        Assert.Equal(1, await server.SubscriptionSubscriberCountAsync(channel));
+        Assert.Contains(channel, await server.SubscriptionChannelsAsync(RedisChannel.Pattern(Key(protocol, "news:*"))));
+        Assert.True(await server.SubscriptionPatternCountAsync() >= 1);
+
+        await literal.UnsubscribeAsync();
+        Assert.Equal(1, await publisher.PublishAsync(channel, "pattern only"));
+        Assert.Equal("pattern only", (await pattern.ReadAsync().AsTask().WaitAsync(s_deadline)).Message);
+        await pattern.UnsubscribeAsync();
+        Assert.Equal(0, await publisher.PublishAsync(channel, "nobody"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public async Task Ten_thousand_pipelined_publishes_arrive_in_order_while_the_subscriber_runs_commands(RedisProtocol protocol)
+    {
+        await using var subscriberConnection = await ConnectAsync(protocol);
+        await using var publisherConnection = await ConnectAsync(protocol);
+        var channel = RedisChannel.Literal(Key(protocol, "ordered"));
+        var queue = await subscriberConnection.GetSubscriber().SubscribeAsync(channel);
+        var publisher = publisherConnection.GetSubscriber();
+
+        var published = Enumerable.Range(0, 10_000).Select(i => publisher.PublishAsync(channel, i)).ToList();
+        var db = subscriberConnection.GetDatabase();
+        Assert.True(await db.StringSetAsync(Key(protocol, "during"), "v"));
+        Assert.All(await Task.WhenAll(published), receivers => Assert.Equal(1, receivers));
+
+        for (var i = 0; i < 10_000; i++)
+            Assert.Equal(i, (int)(await queue.ReadAsync().AsTask().WaitAsync(s_deadline)).Message);
+        Assert.Equal("v", await db.StringGetAsync(Key(protocol, "during")));
+    }
+
     private async Task<ConnectionMultiplexer> ConnectAsync(RedisProtocol protocol)
     {
         var options = new ConfigurationOptions
