@@ -445,6 +445,65 @@ public sealed class CompatibilityTests(DifferentialFixture servers) : IClassFixt
         Assert.Equal(RespConnection.Escape(expected), RespConnection.Escape(actual));
     }
 
+    // Pub/sub over three connections: S subscribes (RESP2), R subscribes in RESP3, P publishes. A step is
+    // "<who> <replies> <command>": the command is sent on that connection (none for "-") and that many replies
+    // read from it, so that messages a publisher caused are read from the subscriber that received them. Left out:
+    // replies listing several channels at once (PUBSUB CHANNELS, UNSUBSCRIBE of several), whose order is a hash
+    // table's in both servers.
+    private static readonly string[] s_pubsubSteps =
+    [
+        "S 1 UNSUBSCRIBE", "S 1 PUNSUBSCRIBE", "S 1 SUNSUBSCRIBE", "S 2 SUBSCRIBE news sport", "S 1 SUBSCRIBE news",
+        "S 2 PSUBSCRIBE n* [sx]port", "S 1 SSUBSCRIBE orders", "S 1 PING", "S 1 PING hello", "S 1 PING a b", "S 1 GET k",
+        "S 1 CLIENT ID", "S 1 PUBLISH news x", "S 1 PUBSUB NUMPAT", "S 1 SUBSCRIBE", "S 1 PSUBSCRIBE", "S 1 FOO",
+        "P 1 PUBLISH news first", "S 2 -", "P 1 PUBLISH sport \"\"", "S 2 -", "P 1 PUBLISH nothing \"a\r\nb\"", "S 1 -",
+        "P 1 PUBLISH weather x", "P 1 SPUBLISH orders o", "S 1 -", "P 1 SPUBLISH news x", "P 1 PUBSUB CHANNELS n*",
+        "P 1 PUBSUB CHANNELS zz*", "P 1 PUBSUB NUMSUB news sport none news", "P 1 PUBSUB NUMSUB",
+        "P 1 PUBSUB NUMPAT", "P 1 PUBSUB SHARDCHANNELS", "P 1 PUBSUB SHARDCHANNELS o*", "P 1 PUBSUB SHARDNUMSUB orders x",
+        "P 1 PUBSUB CHANNELS a b", "P 1 PUBSUB SHARDCHANNELS a b", "P 1 PUBSUB NUMPAT x", "P 1 PUBSUB FOO", "P 1 PUBSUB",
+        "P 1 PUBSUB HELP", "P 1 PUBLISH", "P 1 PUBLISH a", "P 1 SPUBLISH a b c", "R 1 ~ HELLO 3", "R 1 SUBSCRIBE news",
+        "R 1 GET k", "P 1 PUBLISH news both", "S 2 -", "R 1 -", "R 1 PING", "R 1 PING x", "R 1 PUBLISH news self", "R 1 -",
+        "S 2 -", "R 1 UNSUBSCRIBE news", "R 1 UNSUBSCRIBE", "R 1 PSUBSCRIBE r*", "R 1 ~ HELLO 2", "R 1 GET k",
+        "R 1 RESET", "R 1 GET k", "S 1 UNSUBSCRIBE news", "S 1 UNSUBSCRIBE news", "S 1 PUNSUBSCRIBE n* zz", "S 1 SUNSUBSCRIBE",
+        "P 1 PUBLISH sport last", "S 2 -", "S 1 UNSUBSCRIBE", "S 1 PUNSUBSCRIBE", "S 1 GET k", "S 1 PING", "S 1 SUBSCRIBE q",
+        "S 1 RESET", "S 1 GET k", "P 1 PUBSUB NUMSUB news sport q", "P 1 PUBSUB NUMPAT",
+    ];
+
+    [Fact]
+    public async Task Pubsub_replies_and_messages_are_the_same_bytes_as_redis_server()
+    {
+        var expected = await PubSubTranscriptAsync(servers.Redis.Port);
+        var actual = await PubSubTranscriptAsync(servers.Estoraje.Port);
+
+        var differences = expected.Zip(actual, (e, a) => (Expected: e, Actual: a)).Where(p => p.Expected != p.Actual)
+            .Select(p => $"{p.Expected.Step}{Environment.NewLine}    redis-server: {RespConnection.Escape(p.Expected.Reply)}" +
+                         $"{Environment.NewLine}    estoraje:     {RespConnection.Escape(p.Actual.Reply)}").ToList();
+        Assert.True(differences.Count == 0, $"{differences.Count} replies differ:{Environment.NewLine}{string.Join(Environment.NewLine, differences)}");
+    }
+
+    private static async Task<List<(string Step, string Reply)>> PubSubTranscriptAsync(int port)
+    {
+        await using var s = await RespConnection.ConnectAsync(port);
+        await using var r = await RespConnection.ConnectAsync(port);
+        await using var p = await RespConnection.ConnectAsync(port);
+        var transcript = new List<(string, string)>();
+        foreach (var step in s_pubsubSteps)
+        {
+            var connection = step[0] switch { 'S' => s, 'R' => r, _ => p };
+            var replies = step[2] - '0';
+            var command = step[4..];
+            var uncompared = command.StartsWith(Uncompared, StringComparison.Ordinal);
+            if (command != "-")
+                await connection.SendAsync(RespConnection.Encode(Split(uncompared ? command[Uncompared.Length..] : command)));
+            for (var i = 0; i < replies; i++)
+            {
+                var reply = await connection.ReadReplyAsync();
+                transcript.Add((step, uncompared ? reply[..1] : reply));
+            }
+        }
+
+        return transcript;
+    }
+
     // Sends each command to both servers in turn and fails listing every reply that differs.
     private static async Task AssertSameRepliesAsync(RespConnection redis, RespConnection estoraje, string[] commands)
     {
