@@ -1,0 +1,18 @@
+using Estoraje.IntegrationTests.Infrastructure;
+using StackExchange.Redis;
+
+namespace Estoraje.IntegrationTests;
+
+/// <summary>
+/// ASP.NET Core SignalR scaled out with its Redis backplane on one Estoraje node: two app instances in the test
+/// process, a client of each; broadcasts and group messages reach the other instance's clients.
+/// </summary>
+public sealed class SignalRBackplaneTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
+{
+    public static TheoryData<RedisProtocol> Protocols => new() { RedisProtocol.Resp2, RedisProtocol.Resp3 };
+
+    [Theory]
+    [MemberData(nameof(Protocols))]
+    public Task A_client_of_one_app_instance_receives_what_a_client_of_the_other_sends_to_all_and_to_its_group(RedisProtocol protocol) =>
+        SignalRApp.AssertBackplaneDeliversAsync(server.Port, server.Port, protocol);
+}
