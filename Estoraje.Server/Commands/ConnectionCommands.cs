@@ -140,7 +140,13 @@ internal static class ConnectionCommands
     {
         client.Transaction.Discard();
         if (client.PubSub is { } subscriber)
+        {
             client.Server.PubSub.RemoveAll(subscriber);
+            // Messages that were on their way still come before +RESET, in the protocol they were sent for.
+            if (subscriber.HasPending)
+                subscriber.Drain(client.Writer);
+        }
+
         client.Writer.Protocol = 2;
         client.Name = "";
         client.NoEvict = false;
