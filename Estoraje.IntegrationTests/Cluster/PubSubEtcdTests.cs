@@ -14,17 +14,7 @@ public sealed class PubSubEtcdTests()
 {
     private static readonly TimeSpan s_deadline = TimeSpan.FromSeconds(15);
 
-    public override async Task InitializeAsync()
-    {
-        Etcd = await EtcdProcess.StartAsync();
-        for (var i = 0; i < 3; i++)
-            await StartNodeAsync(i);
-        var ids = new List<string>();
-        foreach (var node in Nodes)
-            ids.Add(await ClusterNodes.NodeIdAsync(node!.Port));
-        await ClusterNodes.AllSeeAsync([.. Nodes.Select(n => n!)], ids, TimeSpan.FromSeconds(10));
-        Proxy = await HaproxyProcess.StartAsync(Nodes.Select(n => n!.Port));
-    }
+    public override Task InitializeAsync() => StartAllBehindHaproxyAsync();
 
     [Fact]
     public async Task Stackexchange_redis_subscribers_on_every_node_and_behind_haproxy_receive_what_is_published_through_haproxy()
