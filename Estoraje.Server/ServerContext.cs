@@ -3,8 +3,8 @@ using Estoraje.Resp;
 using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
 using Estoraje.Server.Hosting;
-using Estoraje.Server.Network;
 using Estoraje.Server.Messaging;
+using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Microsoft.Extensions.Logging;
 

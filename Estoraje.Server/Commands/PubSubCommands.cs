@@ -1,7 +1,7 @@
 using Estoraje.Resp;
 using Estoraje.Server.Cluster;
-using Estoraje.Server.Network;
 using Estoraje.Server.Messaging;
+using Estoraje.Server.Network;
 
 namespace Estoraje.Server.Commands;
 

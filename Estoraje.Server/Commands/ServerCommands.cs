@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Estoraje.Resp;
-using Estoraje.Server.Network;
 using Estoraje.Server.Messaging;
+using Estoraje.Server.Network;
 using Estoraje.Storage.Log;
 
 namespace Estoraje.Server.Commands;
