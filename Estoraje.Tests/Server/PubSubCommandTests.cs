@@ -80,7 +80,7 @@ public sealed class PubSubCommandTests
     }
 
     [Fact]
-    public async Task Client_list_shows_the_subscription_counts_and_the_pubsub_type()
+    public async Task Client_list_and_kill_know_the_pubsub_type_and_list_shows_the_subscription_counts()
     {
         var subscriber = new Client(_server);
         await subscriber.RunAsync("SUBSCRIBE a b");
@@ -97,6 +97,9 @@ public sealed class PubSubCommandTests
         Assert.DoesNotContain($"id={other.Session.Id} ", pubsub, StringComparison.Ordinal);
         Assert.Contains($"id={other.Session.Id} ", normal, StringComparison.Ordinal);
         Assert.DoesNotContain($"id={subscriber.Session.Id} ", normal, StringComparison.Ordinal);
+        Assert.Equal(":1\r\n", await other.RunAsync("CLIENT KILL TYPE pubsub"));
+        Assert.True(subscriber.Session.Killed.IsCancellationRequested);
+        Assert.False(other.Session.Killed.IsCancellationRequested);
     }
 
     [Fact]
