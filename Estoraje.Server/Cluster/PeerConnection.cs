@@ -30,6 +30,7 @@ internal sealed class PeerConnection : IAsyncDisposable
     private readonly Task _writer;
     private SocketConnection? _pipe;
     private int _outstanding;
+    private long _progressAt = Environment.TickCount64;
 
     public PeerConnection(EndPoint endpoint, string secret, int protocol)
     {
@@ -48,7 +49,8 @@ internal sealed class PeerConnection : IAsyncDisposable
         // The waiting client connection continues on the reader loop's thread: no thread-pool hop per
         // forwarded reply. Its continuation only writes to its own output and goes on with its batch.
         var reply = new TaskCompletionSource<byte[]>();
-        Interlocked.Increment(ref _outstanding);
+        if (Interlocked.Increment(ref _outstanding) == 1)
+            Volatile.Write(ref _progressAt, Environment.TickCount64);
         if (!_requests.Writer.TryWrite((request, reply)))
             Complete(reply, new ObjectDisposedException(nameof(PeerConnection)));
         return reply.Task.WaitAsync(timeout);
@@ -56,6 +58,13 @@ internal sealed class PeerConnection : IAsyncDisposable
 
     /// <summary>Requests queued or sent and not answered yet.</summary>
     public int Outstanding => Volatile.Read(ref _outstanding);
+
+    /// <summary>
+    /// Whether requests have been waiting longer than <paramref name="limit"/> without a single reply meanwhile: the
+    /// peer is stuck (stopped, overloaded) rather than merely busy, which would go on answering.
+    /// </summary>
+    public bool IsStalled(TimeSpan limit) =>
+        Outstanding > 0 && Environment.TickCount64 - Volatile.Read(ref _progressAt) > (long)limit.TotalMilliseconds;
 
     private void Complete(TaskCompletionSource<byte[]> reply, Exception failure)
     {
@@ -180,6 +189,7 @@ internal sealed class PeerConnection : IAsyncDisposable
                     TaskCompletionSource<byte[]>? waiter;
                     lock (_pending)
                         _pending.TryDequeue(out waiter);
+                    Volatile.Write(ref _progressAt, Environment.TickCount64);
                     if (waiter is not null && waiter.TrySetResult(reply))
                         Interlocked.Decrement(ref _outstanding);
                 }

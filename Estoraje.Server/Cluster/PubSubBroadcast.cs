@@ -11,7 +11,9 @@ namespace Estoraje.Server.Cluster;
 /// each of which delivers it to its own subscribers, patterns included, and answers how many it reached. PUBLISH
 /// replies with the sum. PUBSUB CHANNELS, NUMSUB and NUMPAT ask every member the same question about its own
 /// subscribers and merge the answers. A member that does not answer within <see cref="PeerWait"/> is left out
-/// of the count or the answer: it neither fails nor holds up the publisher for longer.
+/// of the count or the answer: it neither fails nor holds up the publisher for longer. A member whose link has
+/// answered nothing for longer than that (stopped, hung) is not even sent to until it answers again, so that
+/// publishers do not wait on it each time and its link does not pile up messages.
 /// </summary>
 internal static class PubSubBroadcast
 {
@@ -106,10 +108,14 @@ internal static class PubSubBroadcast
     // that is down, slow or answers an error is left out.
     private static async Task<List<byte[]>> AskAllAsync(Router router, List<ClusterMember> peers, byte[] request)
     {
-        var sent = new Task<byte[]>[peers.Count];
-        for (var i = 0; i < peers.Count; i++)
-            sent[i] = router.PubSubAsync(peers[i], request, PeerWait);
-        var replies = new List<byte[]>(sent.Length);
+        var sent = new List<Task<byte[]>>(peers.Count);
+        foreach (var peer in peers)
+        {
+            if (!router.IsStalled(peer, PeerLink.PubSub, PeerWait))
+                sent.Add(router.PubSubAsync(peer, request, PeerWait));
+        }
+
+        var replies = new List<byte[]>(sent.Count);
         foreach (var reply in sent)
         {
             try

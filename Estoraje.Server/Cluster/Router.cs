@@ -229,6 +229,10 @@ internal sealed class Router : IAsyncDisposable
         return total;
     }
 
+    /// <summary>Whether <paramref name="target"/>'s RESP2 <paramref name="link"/> has left requests unanswered for longer than <paramref name="limit"/>.</summary>
+    public bool IsStalled(ClusterMember target, PeerLink link, TimeSpan limit) =>
+        _peers.TryGetValue((target.Id, target.PeerAddress, 2, link), out var peer) && peer.IsStalled(limit);
+
     /// <summary>Requests sent to other nodes so far, per <see cref="PeerLink"/> (forwarded commands, copies, sync).</summary>
     public long Sent(PeerLink link) => Interlocked.Read(ref _sent[(int)link]);
 
