@@ -11,14 +11,20 @@ namespace Estoraje.Server.Cluster;
 /// each of which delivers it to its own subscribers, patterns included, and answers how many it reached. PUBLISH
 /// replies with the sum. PUBSUB CHANNELS, NUMSUB and NUMPAT ask every member the same question about its own
 /// subscribers and merge the answers. A member that does not answer within <see cref="PeerWait"/> is left out
-/// of the count or the answer: it neither fails nor holds up the publisher for longer. A member whose link has
-/// answered nothing for longer than that (stopped, hung) is not even sent to until it answers again, so that
-/// publishers do not wait on it each time and its link does not pile up messages.
+/// of the count or the answer (the message still goes to it): it neither fails nor holds up the publisher for
+/// longer. A member whose link has answered nothing for <see cref="StallLimit"/> (stopped, hung) is not even sent
+/// to until it answers again, so that publishers stop waiting on it and its link does not pile up messages.
 /// </summary>
 internal static class PubSubBroadcast
 {
     /// <summary>How long a publisher waits for another node's count, or PUBSUB for its answer.</summary>
-    public static readonly TimeSpan PeerWait = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan PeerWait = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// How long a node's link may go without any reply while requests wait before the node is skipped. Well above
+    /// <see cref="PeerWait"/>: a node slow under a burst still answers and must not lose messages.
+    /// </summary>
+    public static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(5);
 
     /// <summary>The other members when this client's pub/sub command concerns the whole cluster; null when it does not.</summary>
     public static List<ClusterMember>? Peers(ServerContext server, bool fromPeer)
@@ -111,7 +117,7 @@ internal static class PubSubBroadcast
         var sent = new List<Task<byte[]>>(peers.Count);
         foreach (var peer in peers)
         {
-            if (!router.IsStalled(peer, PeerLink.PubSub, PeerWait))
+            if (!router.IsStalled(peer, PeerLink.PubSub, StallLimit))
                 sent.Add(router.PubSubAsync(peer, request, PeerWait));
         }
 
