@@ -96,6 +96,26 @@ public sealed class PubSubClusterTests(StaticClusterFixture cluster) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task A_publish_inside_a_transaction_reaches_every_node_wherever_the_transaction_runs()
+    {
+        await using var subscriber = await RespConnection.ConnectAsync(_nodes[0].Port);
+        await using var client = await RespConnection.ConnectAsync(_nodes[1].Port);
+        await subscriber.CommandAsync("SUBSCRIBE", "tx:news");
+
+        // Without keys the transaction runs on node 1; with a key, on that key's primary, whichever node it is.
+        foreach (var key in (string[])["", "tx:a", "tx:b", "tx:c", "tx:d"])
+        {
+            Assert.Equal("+OK\r\n", await client.CommandAsync("MULTI"));
+            if (key.Length > 0)
+                Assert.Equal("+QUEUED\r\n", await client.CommandAsync("SET", key, "v"));
+            Assert.Equal("+QUEUED\r\n", await client.CommandAsync("PUBLISH", "tx:news", $"in{key}"));
+            var exec = (List<object?>)RespReply.Parse(await client.CommandAsync("EXEC"))!;
+            Assert.IsType<long>(exec[^1]);
+            Assert.Equal($"*3\r\n$7\r\nmessage\r\n$7\r\ntx:news\r\n${$"in{key}".Length}\r\nin{key}\r\n", await subscriber.ReadReplyAsync());
+        }
+    }
+
     [Theory]
     [InlineData(RedisProtocol.Resp2)]
     [InlineData(RedisProtocol.Resp3)]
