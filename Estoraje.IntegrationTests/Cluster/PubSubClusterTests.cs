@@ -116,6 +116,22 @@ public sealed class PubSubClusterTests(StaticClusterFixture cluster) : IClassFix
         }
     }
 
+    [Fact]
+    public async Task A_publish_from_a_script_reaches_every_node_wherever_the_script_runs()
+    {
+        await using var subscriber = await RespConnection.ConnectAsync(_nodes[0].Port);
+        await using var client = await RespConnection.ConnectAsync(_nodes[1].Port);
+        await subscriber.CommandAsync("SUBSCRIBE", "lua:news");
+
+        // Without keys the script runs on node 1; with a key, on that key's primary, whichever node it is.
+        foreach (var key in (string[])["", "lua:a", "lua:b", "lua:c", "lua:d"])
+        {
+            string[] keys = key.Length > 0 ? ["1", key] : ["0"];
+            Assert.StartsWith(":", await client.CommandAsync(["EVAL", "return redis.call('publish', 'lua:news', 'from' .. (KEYS[1] or ''))", .. keys]), StringComparison.Ordinal);
+            Assert.Equal($"*3\r\n$7\r\nmessage\r\n$8\r\nlua:news\r\n${$"from{key}".Length}\r\nfrom{key}\r\n", await subscriber.ReadReplyAsync());
+        }
+    }
+
     [Theory]
     [InlineData(RedisProtocol.Resp2)]
     [InlineData(RedisProtocol.Resp3)]

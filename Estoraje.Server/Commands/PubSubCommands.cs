@@ -74,9 +74,9 @@ internal static class PubSubCommands
         {
             client.Writer.WriteInteger(local);
         }
-        else if (client.RunningTransaction)
+        else if (Nested(client))
         {
-            // Inside EXEC's reply the other nodes get the message but their counts are not waited for.
+            // Inside EXEC's reply or a script the other nodes get the message but their counts are not waited for.
             _ = PubSubBroadcast.PublishAsync(client.Server.Router, peers, shard, channel, payload, local);
             client.Writer.WriteInteger(local);
         }
@@ -86,13 +86,17 @@ internal static class PubSubCommands
         }
     }
 
-    // The other nodes a pub/sub command concerns: none when one of them sent it (a transaction a peer forwarded
-    // here excepted: its client is elsewhere), or when there is no other node.
-    private static List<ClusterMember>? Peers(ClientSession client) =>
-        PubSubBroadcast.Peers(client.Server, client.IsPeer && !client.RunningTransaction);
+    // Run by EXEC or by a script: the reply is part of another one, which does not wait for other nodes.
+    private static bool Nested(ClientSession client) => client.RunningTransaction || client.RunningScript;
 
-    // PUBSUB asks the other nodes, except inside EXEC, whose reply cannot wait for them: this node answers alone.
-    private static List<ClusterMember>? QueryPeers(ClientSession client) => client.RunningTransaction ? null : Peers(client);
+    // The other nodes a pub/sub command concerns: none when one of them sent it (a transaction or a script a peer
+    // forwarded here excepted: its client is elsewhere), or when there is no other node.
+    private static List<ClusterMember>? Peers(ClientSession client) =>
+        PubSubBroadcast.Peers(client.Server, client.IsPeer && !Nested(client));
+
+    // PUBSUB asks the other nodes, except inside EXEC or a script, whose reply cannot wait for them: this node
+    // answers alone.
+    private static List<ClusterMember>? QueryPeers(ClientSession client) => Nested(client) ? null : Peers(client);
 
     /// <summary>ESTORAJE.PUBLISH / ESTORAJE.SPUBLISH channel message: another node's message for this node's subscribers; replies how many it reached.</summary>
     public static void PeerPublish(ClientSession client, RespRequest request)

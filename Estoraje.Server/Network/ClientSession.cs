@@ -82,6 +82,9 @@ internal sealed class ClientSession : IDisposable
     /// <summary>Set while EXEC runs the queued commands: WAIT then answers at once, as Redis does inside MULTI.</summary>
     public bool RunningTransaction { get; set; }
 
+    /// <summary>Set while a command a script called runs: its reply goes to the script and cannot wait for other nodes.</summary>
+    public bool RunningScript { get; set; }
+
     /// <summary>
     /// Collects the keys written by the commands run while a <see cref="Cluster.ReplicatedRun"/> is open (one
     /// write command, a transaction's EXEC), whose records are then copied to the replicas; null otherwise.

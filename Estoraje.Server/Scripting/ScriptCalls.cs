@@ -33,10 +33,12 @@ internal static class ScriptCalls
 
             if ((command!.Flags & CommandFlags.Write) != 0)
                 run.Wrote = true;
+            session.RunningScript = true;
             CommandTable.Execute(session, command, request);
         }
         finally
         {
+            session.RunningScript = false;
             writer.Output = output;
             writer.Protocol = protocol;
         }
