@@ -9,10 +9,8 @@ namespace Estoraje.IntegrationTests;
 /// </summary>
 public sealed class SignalRBackplaneTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
 {
-    public static TheoryData<RedisProtocol> Protocols => new() { RedisProtocol.Resp2, RedisProtocol.Resp3 };
-
     [Theory]
-    [MemberData(nameof(Protocols))]
+    [MemberData(nameof(StackExchangeRedisTests.Protocols), MemberType = typeof(StackExchangeRedisTests))]
     public Task A_client_of_one_app_instance_receives_what_a_client_of_the_other_sends_to_all_and_to_its_group(RedisProtocol protocol) =>
         SignalRApp.AssertBackplaneDeliversAsync(server.Port, server.Port, protocol);
 }
