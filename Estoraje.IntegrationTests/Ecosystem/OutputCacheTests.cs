@@ -3,21 +3,25 @@ using Estoraje.IntegrationTests.Infrastructure;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Estoraje.IntegrationTests;
+namespace Estoraje.IntegrationTests.Ecosystem;
 
 /// <summary>
 /// ASP.NET Core's Redis output cache store (Microsoft.AspNetCore.OutputCaching.StackExchangeRedis) against one
-/// Estoraje node: entries with tags and expiry (SET with EX, ZADD GT on the tag index, ZADD per tag), reads, and
+/// Estoraje node and a cluster behind HAProxy: entries with tags and expiry (SET with EX, ZADD GT on the tag index, ZADD per tag), reads, and
 /// eviction by tag (ZSCAN, then UNLINK and ZREM per entry). Captured from version 10.0.15: GET, SETEX, PSETEX,
 /// ZADD GT, ZADD, ZSCAN ... COUNT 250, UNLINK, ZREM, after StackExchange.Redis's handshake.
 /// </summary>
-public sealed class OutputCacheTests(EstorajeFixture server) : IClassFixture<EstorajeFixture>
+public sealed class OutputCacheTests(EcosystemFixture servers) : IClassFixture<EcosystemFixture>
 {
-    [Fact]
-    public async Task Entries_are_stored_read_evicted_by_tag_and_expire()
+    public static TheoryData<string> Deployments => EcosystemFixture.Deployments;
+
+    [Theory]
+    [MemberData(nameof(Deployments))]
+    public async Task Entries_are_stored_read_evicted_by_tag_and_expire(string deployment)
     {
+        var port = servers.PortOf(deployment);
         var services = new ServiceCollection();
-        services.AddStackExchangeRedisOutputCache(options => options.Configuration = $"127.0.0.1:{server.Port},abortConnect=false");
+        services.AddStackExchangeRedisOutputCache(options => options.Configuration = $"127.0.0.1:{port},abortConnect=false");
         await using var provider = services.BuildServiceProvider();
         var store = provider.GetRequiredService<IOutputCacheStore>();
 
@@ -31,7 +35,7 @@ public sealed class OutputCacheTests(EstorajeFixture server) : IClassFixture<Est
         Assert.Null(await store.GetAsync("page/none", default));
 
         // Tags are written fire-and-forget: the index holds both news entries once the writes land.
-        await using var raw = await RespConnection.ConnectAsync(server.Port);
+        await using var raw = await RespConnection.ConnectAsync(port);
         await WaitUntilAsync(async () => await raw.CommandAsync("ZCARD", "__MSOCT_news") == ":2\r\n");
         Assert.Equal(":3\r\n", await raw.CommandAsync("ZCARD", "__MSOCT"));
         // ZADD GT keeps each tag's latest expiry: the short entry's earlier one did not lower "sport".
