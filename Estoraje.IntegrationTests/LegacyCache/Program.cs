@@ -3,7 +3,9 @@ using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-// Exercises RedisCache 7.0 (IDistributedCache over Lua scripts) against 127.0.0.1:<port>; exit code 0 when every check passes.
+// Exercises RedisCache 7.0 (IDistributedCache over Lua scripts) against 127.0.0.1:<port>; exit code 0 when every check
+// passes. Further ports name the nodes whose command statistics count the scripts run (a cluster's nodes behind a
+// proxy: a script runs on its key's primary); by default the one server.
 if (!Checks.TryReadPort(args, "LegacyCache", out var port))
     return 2;
 
@@ -12,17 +14,24 @@ using var cache = new RedisCache(Options.Create(new RedisCacheOptions { Configur
 using var redis = await ConnectionMultiplexer.ConnectAsync(new ConfigurationOptions { EndPoints = { endpoint }, AllowAdmin = true });
 var db = redis.GetDatabase();
 var checks = new Checks("legacy cache");
+var statsOptions = new ConfigurationOptions { AllowAdmin = true };
+foreach (var statsPort in args.Length > 1 ? args[1..] : [port.ToString(System.Globalization.CultureInfo.InvariantCulture)])
+    statsOptions.EndPoints.Add($"127.0.0.1:{statsPort}");
+using var stats = await ConnectionMultiplexer.ConnectAsync(statsOptions);
 
 long ScriptCalls()
 {
     // cmdstat_eval and cmdstat_evalsha: the cache's writes must have gone through scripts.
     long calls = 0;
-    foreach (var group in redis.GetServer(endpoint).Info("commandstats"))
+    foreach (var server in stats.GetServers())
     {
-        foreach (var (name, value) in group)
+        foreach (var group in server.Info("commandstats"))
         {
-            if (name is "cmdstat_eval" or "cmdstat_evalsha")
-                calls += long.Parse(value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var (name, value) in group)
+            {
+                if (name is "cmdstat_eval" or "cmdstat_evalsha")
+                    calls += long.Parse(value.Split(',')[0]["calls=".Length..], System.Globalization.CultureInfo.InvariantCulture);
+            }
         }
     }
 

@@ -7,12 +7,12 @@ internal sealed class Checks(string program)
 {
     private int _failures;
 
-    /// <summary>The port given as the only argument; false, after printing the usage, when there is none.</summary>
+    /// <summary>The port given as the first argument; false, after printing the usage, when there is none.</summary>
     public static bool TryReadPort(string[] args, string program, out int port)
     {
-        if (args.Length == 1 && int.TryParse(args[0], out port))
+        if (args.Length >= 1 && int.TryParse(args[0], out port))
             return true;
-        Console.Error.WriteLine($"usage: {program} <port>");
+        Console.Error.WriteLine($"usage: {program} <port> [port of a node whose statistics count...]");
         port = 0;
         return false;
     }
