@@ -3,8 +3,9 @@ using Estoraje.IntegrationTests.Infrastructure;
 namespace Estoraje.IntegrationTests.Cluster;
 
 /// <summary>
-/// Lists and sets in a 3-node static cluster keeping 3 copies: writes sent to a node that is not the key's primary
-/// are forwarded, and every replica ends up holding the same collection; keys of several slots are refused.
+/// Lists, sets and sorted sets in a 3-node static cluster keeping 3 copies: writes sent to a node that is not the
+/// key's primary are forwarded, and every replica ends up holding the same collection; keys of several slots are
+/// refused, and a numkeys command routes by all its keys.
 /// </summary>
 public sealed class CollectionReplicationTests : IAsyncLifetime
 {
@@ -79,4 +80,36 @@ public sealed class CollectionReplicationTests : IAsyncLifetime
     }
 
     private static List<string> Strings(string reply) => ((List<object?>)RespReply.Parse(reply)!).Cast<string>().ToList();
+
+    [Fact]
+    public async Task A_sorted_set_written_through_a_node_that_is_not_primary_is_held_alike_by_every_replica()
+    {
+        const string key = "{board}scores";
+        await using var any = await RespConnection.ConnectAsync(_nodes[0].Port);
+        var location = RespReply.AsMap(RespReply.Parse(await any.CommandAsync("ESTORAJE", "LOCATE", key)));
+        var primary = int.Parse(((string)location["primary"]!)[1..], System.Globalization.CultureInfo.InvariantCulture);
+        var other = (primary + 1) % 3;
+
+        await using var client = await RespConnection.ConnectAsync(_nodes[other].Port);
+        Assert.Equal(":3\r\n", await client.CommandAsync("ZADD", key, "10", "ann", "20", "bob", "15", "cid"));
+        Assert.Equal("$2\r\n25\r\n", await client.CommandAsync("ZINCRBY", key, "5", "bob"));
+        Assert.Equal(":1\r\n", await client.CommandAsync("ZADD", "{board}other", "1", "ann"));
+        Assert.Equal(":3\r\n", await client.CommandAsync("ZUNIONSTORE", "{board}sum", "2", key, "{board}other"));
+        Assert.StartsWith("-CROSSSLOT", await client.CommandAsync("ZUNIONSTORE", "{board}sum", "2", key, "elsewhere"), StringComparison.Ordinal);
+        Assert.Equal("*2\r\n$4\r\n{a}d\r\n$4\r\n{a}s\r\n", await client.CommandAsync("COMMAND", "GETKEYS", "ZUNIONSTORE", "{a}d", "1", "{a}s"));
+
+        const string expected = "*6\r\n$3\r\nann\r\n$2\r\n10\r\n$3\r\ncid\r\n$2\r\n15\r\n$3\r\nbob\r\n$2\r\n25\r\n";
+        const string sum = "*6\r\n$3\r\nann\r\n$2\r\n11\r\n$3\r\ncid\r\n$2\r\n15\r\n$3\r\nbob\r\n$2\r\n25\r\n";
+        for (var node = 0; node < 3; node++)
+        {
+            Assert.Equal(expected, await _members.LocalCommandAsync(node, "ZRANGE", key, "0", "-1", "WITHSCORES"));
+            Assert.Equal(sum, await _members.LocalCommandAsync(node, "ZRANGE", "{board}sum", "0", "-1", "WITHSCORES"));
+        }
+
+        Assert.Equal("*2\r\n$3\r\nann\r\n$2\r\n10\r\n", await client.CommandAsync("ZPOPMIN", key));
+        for (var node = 0; node < 3; node++)
+        {
+            Assert.Equal(":2\r\n", await _members.LocalCommandAsync(node, "ZCARD", key));
+        }
+    }
 }
