@@ -11,23 +11,18 @@ internal static class HashCommands
 {
     public static void HSet(ClientSession client, RespRequest request)
     {
-        if (HasFieldValuePairs(client, request) && SetFields(client, request, onlyIfNew: false) is var added and >= 0)
-            client.Writer.WriteInteger(added);
+        if (HasFieldValuePairs(client, request))
+            SetFields(client, request, onlyIfNew: false, static (writer, added) => writer.WriteInteger(added));
     }
 
     public static void HMSet(ClientSession client, RespRequest request)
     {
-        if (!HasFieldValuePairs(client, request))
-            return;
-        if (SetFields(client, request, onlyIfNew: false) >= 0)
-            client.Writer.WriteOk();
+        if (HasFieldValuePairs(client, request))
+            SetFields(client, request, onlyIfNew: false, static (writer, _) => writer.WriteOk());
     }
 
-    public static void HSetNx(ClientSession client, RespRequest request)
-    {
-        if (SetFields(client, request, onlyIfNew: true) is var added and >= 0)
-            client.Writer.WriteInteger(added);
-    }
+    public static void HSetNx(ClientSession client, RespRequest request) =>
+        SetFields(client, request, onlyIfNew: true, static (writer, added) => writer.WriteInteger(added));
 
     public static void HGet(ClientSession client, RespRequest request)
     {
@@ -97,15 +92,10 @@ internal static class HashCommands
             client.Writer.WriteInteger(found && HashValue.TryFind(value.Bytes, request[2], out var field) ? field.Length : 0);
     }
 
-    public static void HDel(ClientSession client, RespRequest request)
-    {
-        var store = client.Store;
-        var key = request[1];
-        var removed = 0;
-        using (store.Lock(key))
+    public static void HDel(ClientSession client, RespRequest request) =>
+        Values.Change(client, request, ValueKind.Hash, static (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.Hash, out var value, out var found))
-                return;
+            var removed = 0;
             if (found)
             {
                 var hash = HashValue.Decode(value.Bytes);
@@ -116,12 +106,11 @@ internal static class HashCommands
                 }
 
                 if (removed > 0)
-                    Values.Save(store, key, ValueKind.Hash, hash.Count, hash.Encode, value.ExpiresAt);
+                    Values.Save(client.Store, request[1], ValueKind.Hash, hash.Count, hash.Encode, value.ExpiresAt);
             }
-        }
 
-        client.Writer.WriteInteger(removed);
-    }
+            client.Writer.WriteInteger(removed);
+        });
 
     public static void HIncrBy(ClientSession client, RespRequest request)
     {
@@ -307,16 +296,11 @@ internal static class HashCommands
         return false;
     }
 
-    // Sets the pairs from index 2 on (HSETNX: only if its field is new); returns the fields added, or -1 after WRONGTYPE.
-    private static int SetFields(ClientSession client, RespRequest request, bool onlyIfNew)
-    {
-        var store = client.Store;
-        var key = request[1];
-        var added = 0;
-        using (store.Lock(key))
+    // Sets the pairs from index 2 on (HSETNX: only if its field is new), then replies with the count of fields added.
+    private static void SetFields(ClientSession client, RespRequest request, bool onlyIfNew, Action<RespWriter, int> reply) =>
+        Values.Change(client, request, ValueKind.Hash, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.Hash, out var value, out var found))
-                return -1;
+            var added = 0;
             var hash = found ? HashValue.Decode(value.Bytes) : new HashValue(request.Count / 2);
             if (!onlyIfNew || !hash.Contains(request[2]))
             {
@@ -326,31 +310,24 @@ internal static class HashCommands
                         added++;
                 }
 
-                Values.Save(store, key, ValueKind.Hash, hash.Count, hash.Encode, found ? value.ExpiresAt : 0);
+                Values.Save(client.Store, request[1], ValueKind.Hash, hash.Count, hash.Encode, found ? value.ExpiresAt : 0);
             }
-        }
 
-        return added;
-    }
+            reply(client.Writer, added);
+        });
 
     // HINCRBY and HINCRBYFLOAT: the change sees the field's bytes (null when missing), writes the reply or an
     // error, and returns the new bytes (null: nothing changes).
-    private static void Update(ClientSession client, RespRequest request, Func<RespWriter, byte[]?, byte[]?> change)
-    {
-        var store = client.Store;
-        var key = request[1];
-        using (store.Lock(key))
+    private static void Update(ClientSession client, RespRequest request, Func<RespWriter, byte[]?, byte[]?> change) =>
+        Values.Change(client, request, ValueKind.Hash, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.Hash, out var value, out var found))
-                return;
             var hash = found ? HashValue.Decode(value.Bytes) : new HashValue(1);
             var updated = change(client.Writer, hash.TryGet(request[2], out var current) ? current : null);
             if (updated is null)
                 return;
             hash.Set(request[2], updated);
-            Values.Save(store, key, ValueKind.Hash, hash.Count, hash.Encode, found ? value.ExpiresAt : 0);
-        }
-    }
+            Values.Save(client.Store, request[1], ValueKind.Hash, hash.Count, hash.Encode, found ? value.ExpiresAt : 0);
+        });
 
     private static void WriteAll(ClientSession client, RespRequest request, bool keys)
     {

@@ -16,15 +16,10 @@ internal static class SortedSetCommands
 
     public static void ZIncrBy(ClientSession client, RespRequest request) => Add(client, request, incr: true);
 
-    public static void ZRem(ClientSession client, RespRequest request)
-    {
-        var store = client.Store;
-        var key = request[1];
-        var removed = 0;
-        using (store.Lock(key))
+    public static void ZRem(ClientSession client, RespRequest request) =>
+        Values.Change(client, request, ValueKind.SortedSet, static (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.SortedSet, out var value, out var found))
-                return;
+            var removed = 0;
             if (found)
             {
                 var set = SortedSetValue.Decode(value.Bytes);
@@ -35,12 +30,11 @@ internal static class SortedSetCommands
                 }
 
                 if (removed > 0)
-                    Values.Save(store, key, ValueKind.SortedSet, set.Count, set.Encode, value.ExpiresAt);
+                    Values.Save(client.Store, request[1], ValueKind.SortedSet, set.Count, set.Encode, value.ExpiresAt);
             }
-        }
 
-        client.Writer.WriteInteger(removed);
-    }
+            client.Writer.WriteInteger(removed);
+        });
 
     public static void ZScore(ClientSession client, RespRequest request)
     {

@@ -41,19 +41,19 @@ internal static class SortedSetRangeCommands
             return;
         }
 
-        RemoveRange(client, request[1], set => ClampRanks(set.Count, start, stop));
+        RemoveRange(client, request, set => ClampRanks(set.Count, start, stop));
     }
 
     public static void ZRemRangeByScore(ClientSession client, RespRequest request)
     {
         if (SortedSetRanges.TryParseScoreRange(client, request[2], request[3], out var range))
-            RemoveRange(client, request[1], set => set.Find(range));
+            RemoveRange(client, request, set => set.Find(range));
     }
 
     public static void ZRemRangeByLex(ClientSession client, RespRequest request)
     {
         if (SortedSetRanges.TryParseLexRange(client, request[2], request[3], out var range))
-            RemoveRange(client, request[1], set => set.Find(range));
+            RemoveRange(client, request, set => set.Find(range));
     }
 
     // <src> <min> <max> [BYSCORE|BYLEX] [REV] [WITHSCORES] [LIMIT offset count] from `source` on, as Redis's
@@ -196,14 +196,10 @@ internal static class SortedSetRangeCommands
         return ((int)start, (int)stop + 1);
     }
 
-    private static void RemoveRange(ClientSession client, ReadOnlySpan<byte> key, Func<SortedSetValue, (int Start, int End)> find)
-    {
-        var store = client.Store;
-        var removed = 0;
-        using (store.Lock(key))
+    private static void RemoveRange(ClientSession client, RespRequest request, Func<SortedSetValue, (int Start, int End)> find) =>
+        Values.Change(client, request, ValueKind.SortedSet, (client, request, value, found) =>
         {
-            if (!Values.TryRead(client, key, ValueKind.SortedSet, out var value, out var found))
-                return;
+            var removed = 0;
             if (found)
             {
                 var set = SortedSetValue.Decode(value.Bytes);
@@ -212,11 +208,10 @@ internal static class SortedSetRangeCommands
                 if (removed > 0)
                 {
                     set.RemoveRange(start, removed);
-                    Values.Save(store, key, ValueKind.SortedSet, set.Count, set.Encode, value.ExpiresAt);
+                    Values.Save(client.Store, request[1], ValueKind.SortedSet, set.Count, set.Encode, value.ExpiresAt);
                 }
             }
-        }
 
-        client.Writer.WriteInteger(removed);
-    }
+            client.Writer.WriteInteger(removed);
+        });
 }
