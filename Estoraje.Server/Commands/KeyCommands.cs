@@ -81,66 +81,24 @@ internal static class KeyCommands
             return;
         }
 
-        long count = 10;
-        var pattern = ReadOnlySpan<byte>.Empty;
-        var hasPattern = false;
-        var type = ValueKind.None;
-        var hasType = false;
-        for (var i = 2; i < request.Count; i++)
-        {
-            var more = i + 1 < request.Count;
-            if (more && request.Is(i, "COUNT"u8))
-            {
-                if (!RespInteger.TryParse(request[++i], out count))
-                {
-                    client.Writer.WriteError(Errors.NotInteger);
-                    return;
-                }
-
-                if (count < 1)
-                {
-                    client.Writer.WriteError(Errors.Syntax);
-                    return;
-                }
-            }
-            else if (more && request.Is(i, "MATCH"u8))
-            {
-                pattern = request[++i];
-                hasPattern = !(pattern.Length == 1 && pattern[0] == (byte)'*');
-            }
-            else if (more && request.Is(i, "TYPE"u8))
-            {
-                hasType = true;
-                type = ParseType(request[++i]);
-            }
-            else
-            {
-                client.Writer.WriteError(Errors.Syntax);
-                return;
-            }
-        }
+        if (!Values.TryParseScanOptions(client, request, cursor, 2, allowNoValues: false, allowType: true, out var options))
+            return;
 
         var store = client.Store;
         var keys = new List<byte[]>();
-        var next = store.Scan(cursor, (int)Math.Min(count, 1 << 20), keys);
+        var next = store.Scan(cursor, options.Count, keys);
         var owned = Cluster.Replication.OwnedKeys(client);
         if (owned is not null)
             keys.RemoveAll(key => !owned(key));
         keys.RemoveAll(key =>
             !store.TryGet(key, out var value, touch: false) ||
-            (hasType && value.Kind != type));
-        if (hasPattern)
+            (options.Type is { } type && value.Kind != type) ||
+            !options.Matches(key));
+        Values.WriteScanReply(client, next, keys.Count, writer =>
         {
-            var p = pattern.ToArray();
-            keys.RemoveAll(key => !Glob.IsMatch(p, key));
-        }
-
-        var writer = client.Writer;
-        writer.WriteArrayHeader(2);
-        writer.WriteBulkString(next.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        writer.WriteArrayHeader(keys.Count);
-        foreach (var key in keys)
-            writer.WriteBulkString(key);
+            foreach (var key in keys)
+                writer.WriteBulkString(key);
+        });
     }
 
     public static void RandomKey(ClientSession client, RespRequest request)
@@ -323,7 +281,7 @@ internal static class KeyCommands
         _ => "none",
     };
 
-    private static ValueKind ParseType(ReadOnlySpan<byte> name)
+    internal static ValueKind ParseType(ReadOnlySpan<byte> name)
     {
         for (var kind = ValueKind.String; kind <= ValueKind.SortedSet; kind++)
         {

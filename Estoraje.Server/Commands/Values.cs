@@ -103,7 +103,7 @@ internal static class Values
     {
         options = default;
         value = default;
-        if (!KeyCommands.TryParseCursor(request[2], out _))
+        if (!KeyCommands.TryParseCursor(request[2], out var cursor))
         {
             client.Writer.WriteError(Errors.InvalidCursor);
             return false;
@@ -117,26 +117,22 @@ internal static class Values
             return false;
         }
 
-        return TryParseScan(client, request, allowNoValues, out options);
+        return TryParseScanOptions(client, request, cursor, 3, allowNoValues, allowType: false, out options);
     }
 
     /// <summary>
-    /// Parses the options of HSCAN, SSCAN and ZSCAN after the key: cursor, then MATCH pattern, COUNT n and (HSCAN
-    /// only) NOVALUES; false after writing Redis's error.
+    /// Parses the options of the SCAN family from <paramref name="first"/> on: MATCH pattern, COUNT n, and TYPE t
+    /// (SCAN only) or NOVALUES (HSCAN only); false after writing Redis's error.
     /// </summary>
-    public static bool TryParseScan(ClientSession client, RespRequest request, bool allowNoValues, out ScanOptions options)
+    public static bool TryParseScanOptions(ClientSession client, RespRequest request, ulong cursor, int first, bool allowNoValues,
+        bool allowType, out ScanOptions options)
     {
         options = default;
-        if (!KeyCommands.TryParseCursor(request[2], out var cursor))
-        {
-            client.Writer.WriteError(Errors.InvalidCursor);
-            return false;
-        }
-
         long count = 10;
         byte[]? pattern = null;
         var noValues = false;
-        for (var i = 3; i < request.Count; i++)
+        ValueKind? type = null;
+        for (var i = first; i < request.Count; i++)
         {
             var more = i + 1 < request.Count;
             if (more && request.Is(i, "COUNT"u8))
@@ -158,6 +154,10 @@ internal static class Values
                 var p = request[++i];
                 pattern = p.Length == 1 && p[0] == (byte)'*' ? null : p.ToArray();
             }
+            else if (allowType && more && request.Is(i, "TYPE"u8))
+            {
+                type = KeyCommands.ParseType(request[++i]);
+            }
             else if (allowNoValues && request.Is(i, "NOVALUES"u8))
             {
                 noValues = true;
@@ -169,7 +169,7 @@ internal static class Values
             }
         }
 
-        options = new ScanOptions(cursor, (int)Math.Min(count, 1 << 20), pattern, noValues);
+        options = new ScanOptions(cursor, (int)Math.Min(count, 1 << 20), pattern, noValues, type);
         return true;
     }
 
@@ -187,8 +187,11 @@ internal static class Values
 /// <summary>The step of <see cref="Values.Change"/>: the key's stored value, or <c>found</c> false when it is missing.</summary>
 internal delegate void ValueChange(ClientSession client, RespRequest request, StoredValue value, bool found);
 
-/// <summary>The options of a collection SCAN: where to go on from, how many, which names, and whether values are wanted.</summary>
-internal readonly record struct ScanOptions(ulong Cursor, int Count, byte[]? Pattern, bool NoValues)
+/// <summary>
+/// The options of a SCAN-family command: where to go on from, how many, which names, whether values are wanted
+/// (HSCAN), which type of key (SCAN; null: any).
+/// </summary>
+internal readonly record struct ScanOptions(ulong Cursor, int Count, byte[]? Pattern, bool NoValues, ValueKind? Type = null)
 {
     /// <summary>Whether a name passes MATCH.</summary>
     public bool Matches(ReadOnlySpan<byte> name) => Pattern is null || Glob.IsMatch(Pattern, name);
