@@ -11,13 +11,13 @@ internal static class HashCommands
 {
     public static void HSet(ClientSession client, RespRequest request)
     {
-        if (HasFieldValuePairs(client, request))
+        if (StringCommands.HasPairsFrom(client, request, 2))
             SetFields(client, request, onlyIfNew: false, static (writer, added) => writer.WriteInteger(added));
     }
 
     public static void HMSet(ClientSession client, RespRequest request)
     {
-        if (HasFieldValuePairs(client, request))
+        if (StringCommands.HasPairsFrom(client, request, 2))
             SetFields(client, request, onlyIfNew: false, static (writer, _) => writer.WriteOk());
     }
 
@@ -285,15 +285,6 @@ internal static class HashCommands
         var shuffled = (T[])elements.Clone();
         Random.Shared.Shuffle(shuffled);
         return [.. shuffled.AsSpan(0, (int)count)];
-    }
-
-    // HSET and HMSET take field/value pairs: an odd count of them is an arity error, as Redis reports it.
-    private static bool HasFieldValuePairs(ClientSession client, RespRequest request)
-    {
-        if (request.Count % 2 == 0)
-            return true;
-        client.Writer.WriteError(Errors.WrongArity(request.Is(0, "hmset"u8) ? "hmset" : "hset"));
-        return false;
     }
 
     // Sets the pairs from index 2 on (HSETNX: only if its field is new), then replies with the count of fields added.

@@ -127,7 +127,7 @@ internal static class StringCommands
 
     public static void MSet(ClientSession client, RespRequest request)
     {
-        if (!HasKeyValuePairs(client, request))
+        if (!HasPairsFrom(client, request, 1))
             return;
 
         var store = client.Store;
@@ -142,7 +142,7 @@ internal static class StringCommands
 
     public static void MSetNx(ClientSession client, RespRequest request)
     {
-        if (!HasKeyValuePairs(client, request))
+        if (!HasPairsFrom(client, request, 1))
             return;
 
         var store = client.Store;
@@ -506,10 +506,13 @@ internal static class StringCommands
         return mask;
     }
 
-    // MSET and MSETNX take key/value pairs: an odd count of them is an arity error, as Redis reports it.
-    private static bool HasKeyValuePairs(ClientSession client, RespRequest request)
+    /// <summary>
+    /// Whether the arguments from <paramref name="first"/> on come in pairs (MSET and MSETNX: keys and values; HSET
+    /// and HMSET: fields and values); an odd count is an arity error of the running command, as Redis reports it.
+    /// </summary>
+    internal static bool HasPairsFrom(ClientSession client, RespRequest request, int first)
     {
-        if (request.Count % 2 == 1)
+        if ((request.Count - first) % 2 == 0)
             return true;
         client.Writer.WriteError(Errors.WrongArity(client.LastCommand));
         return false;
