@@ -55,6 +55,13 @@ public sealed class ServerOptions
     /// </summary>
     public bool InlineCompletions { get; set; } = true;
 
+    /// <summary>
+    /// Threads serving client connections with their own epoll loop (Linux), each connection on one of them; 0 for
+    /// the .NET socket engine instead (any OS). Default: one per two cores, leaving the others to the kernel's
+    /// network path, the fsync and GC threads, and peer links. See <c>Network/EventLoop.cs</c>.
+    /// </summary>
+    public int EventLoops { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+
     /// <summary>etcd endpoints (<c>http://h1:2379,http://h2:2379</c>); empty for a standalone node.</summary>
     public string Etcd { get; set; } = "";
 
@@ -164,6 +171,7 @@ public sealed class ServerOptions
         ["--proto-max-bulk-len"] = nameof(ProtoMaxBulkLen),
         ["--client-query-buffer-limit"] = nameof(ClientQueryBufferLimit),
         ["--inline-completions"] = nameof(InlineCompletions),
+        ["--event-loops"] = nameof(EventLoops),
         ["--segment-size"] = nameof(SegmentSize),
         ["--tombstone-grace"] = nameof(TombstoneGrace),
         ["--cluster-name"] = nameof(ClusterName),

@@ -24,6 +24,8 @@ internal sealed partial class RespListener : BackgroundService
     private readonly ServerContext _server;
     private readonly ILogger<RespListener> _logger;
     private readonly List<Server> _listeners = [];
+    private readonly List<Socket> _sockets = [];
+    private EventLoop[] _loops = [];
 
     public RespListener(ServerContext server, ILogger<RespListener> logger)
     {
@@ -44,6 +46,13 @@ internal sealed partial class RespListener : BackgroundService
             pauseWriterThreshold: 1024 * 1024, resumeWriterThreshold: 512 * 1024, minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false);
 
+        if (_server.Options.EventLoops > 0 && EventLoop.Supported)
+        {
+            _loops = new EventLoop[_server.Options.EventLoops];
+            for (var i = 0; i < _loops.Length; i++)
+                _loops[i] = new EventLoop($"estoraje-loop-{i}", ex => LogLoopFailure(ex));
+        }
+
         foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             Listen(new IPEndPoint(IPAddress.Parse(address), _server.Options.Port), peerPort: false, send, receive);
@@ -59,10 +68,60 @@ internal sealed partial class RespListener : BackgroundService
 
     private void Listen(IPEndPoint endpoint, bool peerPort, PipeOptions send, PipeOptions receive)
     {
-        var listener = new Server(this, peerPort);
-        listener.Listen(endpoint, endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp, 511, send, receive);
-        _listeners.Add(listener);
+        if (_loops.Length > 0)
+        {
+            var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(endpoint);
+            socket.Listen(511);
+            _sockets.Add(socket);
+            _ = AcceptAsync(socket, peerPort, send, receive);
+        }
+        else
+        {
+            var listener = new Server(this, peerPort);
+            listener.Listen(endpoint, endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp, 511, send, receive);
+            _listeners.Add(listener);
+        }
+
         LogListening(endpoint, peerPort ? "peers" : "clients");
+    }
+
+    // Accepted connections go to the event loops in turn.
+    private async Task AcceptAsync(Socket listener, bool peerPort, PipeOptions send, PipeOptions receive)
+    {
+        var next = 0;
+        while (true)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptAsync().ConfigureAwait(false);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode == SocketError.OperationAborted)
+            {
+                return;
+            }
+            catch (SocketException)
+            {
+                // The client went away between the handshake and the accept (ECONNABORTED), or too many open files.
+                continue;
+            }
+
+            try
+            {
+                var remote = socket.RemoteEndPoint;
+                var connection = _loops[next++ % _loops.Length].Add(socket, send, receive);
+                _ = RunClientAsync(connection, connection, remote, peerPort);
+            }
+            catch (SocketException)
+            {
+                socket.Dispose();
+            }
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -70,15 +129,22 @@ internal sealed partial class RespListener : BackgroundService
         LogStopping(_server.Clients.Count);
         foreach (var listener in _listeners)
             listener.Stop();
+        foreach (var socket in _sockets)
+            socket.Dispose();
         foreach (var client in _server.Clients.Values)
             client.Kill();
         await base.StopAsync(cancellationToken);
         foreach (var listener in _listeners)
             listener.Dispose();
         await _server.Router.DisposeAsync();
+        foreach (var loop in _loops)
+            loop.Dispose();
     }
 
-    private async Task RunClientAsync(IDuplexPipe transport, EndPoint? remote, bool peerPort)
+    // connection: set when an event loop serves the socket (transport is then the same object); otherwise the
+    // .NET socket engine's pipe (the analyzer misses that call, in the nested Server class).
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Also called with a socket engine pipe.")]
+    private async Task RunClientAsync(IDuplexPipe transport, LoopConnection? connection, EndPoint? remote, bool peerPort)
     {
         var input = transport.Input;
         var output = transport.Output;
@@ -131,7 +197,7 @@ internal sealed partial class RespListener : BackgroundService
                 if (session.PendingCommit)
                 {
                     session.PendingCommit = false;
-                    await server.Store.CommitAsync();
+                    await (connection is not null ? connection.CommitAsync(server.Store) : server.Store.CommitAsync());
                 }
 
                 // Messages published to this connection follow its replies, flushed a few hundred KB at a time: while
@@ -168,6 +234,9 @@ internal sealed partial class RespListener : BackgroundService
         }
         finally
         {
+            // A killed or failed connection closes without the replies it still has queued.
+            if (connection is not null && (fault is not null || session.Killed.IsCancellationRequested))
+                connection.Abort(fault);
             if (session.PubSub is { } subscriber)
                 server.PubSub.RemoveAll(subscriber);
             server.Clients.TryRemove(session.Id, out _);
@@ -323,6 +392,9 @@ internal sealed partial class RespListener : BackgroundService
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint} for {Who}")]
     private partial void LogListening(EndPoint endpoint, string who);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Event loop failure")]
+    private partial void LogLoopFailure(Exception ex);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: closing {Clients} client connections")]
     private partial void LogStopping(int clients);
 
@@ -332,6 +404,6 @@ internal sealed partial class RespListener : BackgroundService
     private sealed class Server(RespListener owner, bool peerPort) : SocketServer
     {
         protected override Task OnClientConnectedAsync(in ClientConnection client) =>
-            owner.RunClientAsync(client.Transport, client.RemoteEndPoint, peerPort);
+            owner.RunClientAsync(client.Transport, null, client.RemoteEndPoint, peerPort);
     }
 }

@@ -1,0 +1,307 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Threading.Tasks.Sources;
+using Estoraje.Storage;
+
+namespace Estoraje.Server.Network;
+
+/// <summary>
+/// A client socket served by an <see cref="EventLoop"/>, seen by the connection's loop as a duplex pipe.
+/// <para>
+/// Input: the event loop reads the socket once each time epoll reports it readable (level-triggered) into the
+/// receive pipe and flushes it, which runs the connection's batch on the loop's thread. While the connection
+/// has not consumed its input past the pipe's pause threshold, the socket is not read.
+/// </para>
+/// <para>
+/// Output: the connection's flush runs the send side at once on the flushing thread (the pipe's reader runs
+/// inline): one <c>send</c> of what was written; only when the socket's buffer is full does the rest wait for
+/// epoll to report it writable.
+/// </para>
+/// </summary>
+internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
+{
+    private const int ReadSize = 16 * 1024;
+
+    private static long s_generation;
+
+    private readonly EventLoop _loop;
+    private readonly Socket _socket;
+    private readonly int _fd;
+    private readonly int _slot;
+    private readonly Pipe _receive;
+    private readonly Pipe _send;
+    private readonly Lock _lock = new();
+    private bool _reading = true;
+    private bool _readingDone;
+    private TaskCompletionSource? _writable;
+    private uint _interest;
+    private bool _closed;
+    private ManualResetValueTaskSourceCore<bool> _commit;
+
+    public LoopConnection(EventLoop loop, Socket socket, int slot, PipeOptions send, PipeOptions receive)
+    {
+        _loop = loop;
+        _socket = socket;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _slot = slot;
+        Token = (ulong)Interlocked.Increment(ref s_generation) << 32 | (uint)slot;
+        _receive = new Pipe(receive);
+        _send = new Pipe(send);
+    }
+
+    /// <summary>The epoll data of this connection: its slot and a generation, so a stale event for a reused slot is ignored.</summary>
+    public ulong Token { get; }
+
+    public PipeReader Input => _receive.Reader;
+
+    public PipeWriter Output => _send.Writer;
+
+    /// <summary>Completes when the batch's writes are as durable as the store promises (see <see cref="EventLoop"/>).</summary>
+    public ValueTask CommitAsync(IKeyValueStore store) => _loop.CommitAsync(store, this);
+
+    internal ValueTask WaitForCommit()
+    {
+        _commit.Reset();
+        return new ValueTask(this, _commit.Version);
+    }
+
+    internal void Committed(Exception? error)
+    {
+        if (error is null)
+            _commit.SetResult(true);
+        else
+            _commit.SetException(error);
+    }
+
+    void IValueTaskSource.GetResult(short token) => _commit.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _commit.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _commit.OnCompleted(continuation, state, token, flags);
+
+    internal void Start()
+    {
+        lock (_lock)
+            UpdateInterestLocked();
+        _ = SendLoopAsync();
+    }
+
+    /// <summary>Epoll reported the socket (loop thread).</summary>
+    internal void OnEvents(uint events)
+    {
+        if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0)
+        {
+            TaskCompletionSource? writable;
+            lock (_lock)
+            {
+                writable = _writable;
+                _writable = null;
+                if (writable is not null)
+                    UpdateInterestLocked();
+            }
+
+            writable?.TrySetResult();
+        }
+
+        if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0 && _reading && !_readingDone)
+            Receive();
+    }
+
+    private unsafe void Receive()
+    {
+        var writer = _receive.Writer;
+        var memory = writer.GetMemory(ReadSize);
+        long n;
+        fixed (byte* p = memory.Span)
+            n = Libc.Read(_fd, p, memory.Length);
+
+        if (n > 0)
+        {
+            writer.Advance((int)n);
+            // Runs the connection's batch here (the receive pipe's reader continues inline).
+            var flush = writer.FlushAsync();
+            if (flush.IsCompletedSuccessfully)
+            {
+                if (flush.Result.IsCompleted)
+                    EndReading(null);
+                return;
+            }
+
+            // The connection is behind by the pipe's pause threshold: read again once it has caught up.
+            SetReading(false);
+            _ = ResumeReadingAfter(flush);
+            return;
+        }
+
+        if (n == -Libc.EAGAIN || n == -Libc.EINTR)
+            return;
+        EndReading(n == 0 ? null : new SocketException((int)-n));
+    }
+
+    private async Task ResumeReadingAfter(ValueTask<FlushResult> flush)
+    {
+        try
+        {
+            var result = await flush.ConfigureAwait(false);
+            if (!result.IsCompleted)
+            {
+                SetReading(true);
+                return;
+            }
+        }
+        catch (Exception)
+        {
+            // The reader failed: nothing more to read for it.
+        }
+
+        _loop.Post(() => EndReading(null));
+    }
+
+    // Loop thread: end of stream, a read error, or the connection no longer reads.
+    private void EndReading(Exception? error)
+    {
+        if (_readingDone)
+            return;
+        _readingDone = true;
+        SetReading(false);
+        _receive.Writer.Complete(error);
+    }
+
+    private void SetReading(bool reading)
+    {
+        lock (_lock)
+        {
+            _reading = reading;
+            UpdateInterestLocked();
+        }
+    }
+
+    private async Task SendLoopAsync()
+    {
+        var reader = _send.Reader;
+        Exception? error = null;
+        try
+        {
+            while (true)
+            {
+                var result = await reader.ReadAsync().ConfigureAwait(false);
+                var buffer = result.Buffer;
+                while (!buffer.IsEmpty)
+                {
+                    buffer = buffer.Slice(Send(buffer));
+                    if (!buffer.IsEmpty)
+                        await WhenWritable().ConfigureAwait(false);
+                }
+
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted || result.IsCanceled)
+                    break;
+            }
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        await reader.CompleteAsync(error).ConfigureAwait(false);
+        _loop.Post(() => Close(error));
+    }
+
+    // Sends what the socket takes now; returns the bytes sent.
+    private unsafe long Send(in ReadOnlySequence<byte> buffer)
+    {
+        long total = 0;
+        foreach (var segment in buffer)
+        {
+            var span = segment.Span;
+            while (!span.IsEmpty)
+            {
+                long n;
+                fixed (byte* p = span)
+                    n = Libc.Send(_fd, p, span.Length);
+                if (n > 0)
+                {
+                    total += n;
+                    span = span[(int)n..];
+                    continue;
+                }
+
+                if (n == -Libc.EINTR)
+                    continue;
+                if (n == -Libc.EAGAIN)
+                    return total;
+                throw new SocketException((int)-n);
+            }
+        }
+
+        return total;
+    }
+
+    private Task WhenWritable()
+    {
+        var writable = new TaskCompletionSource();
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            _writable = writable;
+            UpdateInterestLocked();
+        }
+
+        return writable.Task;
+    }
+
+    /// <summary>
+    /// Closes the socket at once, dropping replies not yet sent (a killed or failed connection); a connection
+    /// that ends normally is closed once its last replies are sent. Any thread.
+    /// </summary>
+    public void Abort(Exception? error) => _loop.Post(() => Close(error));
+
+    // Loop thread.
+    internal void Close(Exception? error)
+    {
+        TaskCompletionSource? writable;
+        lock (_lock)
+        {
+            if (_closed)
+                return;
+            _closed = true;
+            if (_interest != 0)
+                Libc.EpollControl(_loop.Epoll, Libc.EPOLL_CTL_DEL, _fd, 0, 0);
+            _interest = 0;
+            writable = _writable;
+            _writable = null;
+        }
+
+        writable?.TrySetException(new ObjectDisposedException(nameof(LoopConnection)));
+        EndReading(error);
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (SocketException)
+        {
+            // Already reset by the client.
+        }
+
+        _socket.Dispose();
+        _loop.Release(_slot);
+    }
+
+    // Interest follows state: readable while reading, writable while a send waits; out of the set when neither,
+    // so that a hung-up socket does not keep reporting itself.
+    private void UpdateInterestLocked()
+    {
+        if (_closed)
+            return;
+        var wanted = (_reading && !_readingDone ? Libc.EPOLLIN | Libc.EPOLLRDHUP : 0) | (_writable is not null ? Libc.EPOLLOUT : 0);
+        if (wanted == _interest)
+            return;
+        var operation = _interest == 0 ? Libc.EPOLL_CTL_ADD : wanted == 0 ? Libc.EPOLL_CTL_DEL : Libc.EPOLL_CTL_MOD;
+        var error = Libc.EpollControl(_loop.Epoll, operation, _fd, wanted, Token);
+        if (error != 0)
+            throw new SocketException(error);
+        _interest = wanted;
+    }
+}
