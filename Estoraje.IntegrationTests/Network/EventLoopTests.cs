@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Estoraje.IntegrationTests.Infrastructure;
+
+namespace Estoraje.IntegrationTests.Network;
+
+/// <summary>
+/// The epoll event loops that serve client connections (<c>Network/EventLoop.cs</c>): flow control both ways,
+/// several loops sharing one store, and the .NET socket engine still serving with <c>--event-loops 0</c>.
+/// </summary>
+public sealed class EventLoopTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("estoraje-loops-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task A_pipeline_whose_replies_outgrow_every_buffer_is_answered_whole_and_in_order()
+    {
+        // The receive side pauses past query-buffer-limit + 1 MB, the send side past 1 MB: 2.5 MB of requests whose
+        // replies are 100 MB, read slowly at first, fill both, so the loop stops reading the socket, waits for it to
+        // take more replies, and resumes.
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--client-query-buffer-limit", "1048576");
+        var value = new string('v', 1000) + "end";
+        await using (var setup = await RespConnection.ConnectAsync(server.Port))
+            Assert.Equal("+OK\r\n", await setup.CommandAsync("SET", "loop:big", value));
+
+        const int Requests = 100_000;
+        var request = RespConnection.Encode("GET", "loop:big");
+        var batch = new byte[request.Length * Requests];
+        for (var i = 0; i < Requests; i++)
+            request.CopyTo(batch, i * request.Length);
+        var expected = Encoding.ASCII.GetBytes($"${value.Length}\r\n{value}\r\n");
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, server.Port), timeout.Token);
+        var send = socket.SendAsync(batch, SocketFlags.None, timeout.Token).AsTask();
+
+        var buffer = new byte[64 * 1024];
+        long received = 0;
+        var total = (long)expected.Length * Requests;
+        while (received < total)
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            Assert.True(n > 0, $"the server closed the connection after {received} of {total} bytes");
+            for (var i = 0; i < n; i++)
+            {
+                if (buffer[i] != expected[(received + i) % expected.Length])
+                    Assert.Fail($"byte {received + i} of the replies differs (reply {(received + i) / expected.Length})");
+            }
+
+            received += n;
+            // A slow client for the first 20 MB (a millisecond per read): the server's socket buffer fills.
+            if (received < 20_000_000)
+                await Task.Delay(1, timeout.Token);
+        }
+
+        await send;
+        await using var after = await RespConnection.ConnectAsync(server.Port);
+        Assert.Equal("+PONG\r\n", await after.CommandAsync("PING"));
+    }
+
+    [Fact]
+    public async Task Clients_spread_over_several_loops_share_one_store()
+    {
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "log", "--dir", _dir, "--event-loops", "3");
+        const int Clients = 12;
+        const int Increments = 300;
+        var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            await using var connection = await RespConnection.ConnectAsync(server.Port);
+            for (var i = 0; i < Increments; i++)
+            {
+                Assert.StartsWith(":", await connection.CommandAsync("INCR", "loops:counter"), StringComparison.Ordinal);
+                Assert.Equal("+OK\r\n", await connection.CommandAsync("SET", $"loops:{c}", $"{i}"));
+            }
+        })).ToArray();
+        await Task.WhenAll(clients);
+
+        await using var reader = await RespConnection.ConnectAsync(server.Port);
+        Assert.Equal($"${(Clients * Increments).ToString().Length}\r\n{Clients * Increments}\r\n", await reader.CommandAsync("GET", "loops:counter"));
+        for (var c = 0; c < Clients; c++)
+            Assert.Equal($"$3\r\n{Increments - 1}\r\n", await reader.CommandAsync("GET", $"loops:{c}"));
+    }
+
+    [Fact]
+    public async Task The_dotnet_socket_engine_serves_clients_with_event_loops_0()
+    {
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--event-loops", "0");
+        await using var connection = await RespConnection.ConnectAsync(server.Port);
+        var batch = new MemoryStream();
+        for (var i = 0; i < 1000; i++)
+            batch.Write(RespConnection.Encode("SET", $"engine:{i}", $"v{i}"));
+        await connection.SendAsync(batch.ToArray());
+        for (var i = 0; i < 1000; i++)
+            Assert.Equal("+OK\r\n", await connection.ReadReplyAsync());
+        Assert.Equal("$4\r\nv999\r\n", await connection.CommandAsync("GET", "engine:999"));
+        Assert.Equal("+OK\r\n", await connection.CommandAsync("QUIT"));
+        Assert.Equal("", await connection.ReadUntilClosedAsync());
+    }
+}
