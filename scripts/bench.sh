@@ -4,8 +4,8 @@
 #   MODE=memory    Estoraje's memory store against Redis without persistence (and Garnet)
 #   MODE=everysec  Estoraje's log store against Redis with appendonly yes, both appendfsync everysec
 #   MODE=always    the same with appendfsync always (fsync before every reply; group commit in Estoraje)
-# D sets the value size. Rewrites the section between the bench markers of that mode and size in
-# docs/benchmarks.md.
+# D sets the value size; ESTORAJE_ARGS adds flags to Estoraje's command line (e.g. "--event-loops 2"). Rewrites
+# the section between the bench markers of that mode and size in docs/benchmarks.md.
 #   MODE=memory ROUNDS=3 N=200000 D=100 GARNET=1 ./scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ declare -A port
 port[estoraje]=$(free_port)
 data="$work/data-$mode"
 rm -rf "$data" && mkdir -p "$data/estoraje" "$data/redis"
-estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1)
+estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1 ${ESTORAJE_ARGS:-})
 port[redis]=$(free_port)
 redis_args=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$data/redis")
 if [ "$mode" = memory ]; then
