@@ -57,10 +57,11 @@ public sealed class ServerOptions
 
     /// <summary>
     /// Threads serving client connections with their own epoll loop (Linux), each connection on one of them; 0 for
-    /// the .NET socket engine instead (any OS). Default: one per two cores, leaving the others to the kernel's
-    /// network path, the fsync and GC threads, and peer links. See <c>Network/EventLoop.cs</c>.
+    /// the .NET socket engine instead (any OS). Default: one per core (on the 2-core benchmark machine one loop
+    /// did better with one client connection per request in flight, two with pipelined ones; see
+    /// docs/benchmarks.md). See <c>Network/EventLoop.cs</c>.
     /// </summary>
-    public int EventLoops { get; set; } = Math.Max(1, Environment.ProcessorCount / 2);
+    public int EventLoops { get; set; } = Environment.ProcessorCount;
 
     /// <summary>etcd endpoints (<c>http://h1:2379,http://h2:2379</c>); empty for a standalone node.</summary>
     public string Etcd { get; set; } = "";
