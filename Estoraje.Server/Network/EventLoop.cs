@@ -236,13 +236,13 @@ internal sealed class EventLoop : IDisposable
         Release(waiting, error);
     }
 
+    // Stops the thread. The epoll and eventfd descriptors stay open until the process exits: a connection closing
+    // late may still Post, and a closed descriptor's number could by then belong to another file.
     public void Dispose()
     {
         _stopping = true;
         Libc.Write8(_wake, 1);
         if (Thread.CurrentThread != _thread)
             _thread.Join();
-        Libc.close(_wake);
-        Libc.close(_epoll);
     }
 }

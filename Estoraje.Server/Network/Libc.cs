@@ -95,6 +95,4 @@ internal static unsafe partial class Libc
     [LibraryImport(Library, SetLastError = true)]
     private static partial nint send(int fd, void* buffer, nint count, int flags);
 
-    [LibraryImport(Library, SetLastError = true)]
-    public static partial int close(int fd);
 }

@@ -32,7 +32,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     private readonly Pipe _receive;
     private readonly Pipe _send;
     private readonly Lock _lock = new();
-    private bool _reading = true;
+    private volatile bool _reading = true;
     private bool _readingDone;
     private TaskCompletionSource? _writable;
     private uint _interest;
@@ -209,8 +209,25 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         _loop.Post(() => Close(error));
     }
 
-    // Sends what the socket takes now; returns the bytes sent.
-    private unsafe long Send(in ReadOnlySequence<byte> buffer)
+    // Sends what the socket takes now; returns the bytes sent. Any thread: the reference held on the socket's
+    // handle keeps its descriptor from being closed (and reused) by a Close on the loop's thread meanwhile.
+    private long Send(in ReadOnlySequence<byte> buffer)
+    {
+        var handle = _socket.SafeHandle;
+        var added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return SendHeld(buffer);
+        }
+        finally
+        {
+            if (added)
+                handle.DangerousRelease();
+        }
+    }
+
+    private unsafe long SendHeld(in ReadOnlySequence<byte> buffer)
     {
         long total = 0;
         foreach (var segment in buffer)
