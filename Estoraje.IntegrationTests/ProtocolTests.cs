@@ -184,6 +184,44 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
     }
 
     [Fact]
+    public async Task Info_counts_every_byte_read_and_written_also_by_closed_connections()
+    {
+        await using var own = await EstorajeServerProcess.StartAsync("--storage", "memory");
+        await using var connection = await RespConnection.ConnectAsync(own.Port);
+        await WaitUntilAsync(async () => (await connection.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal),
+            "the start-up probe's connection is gone");
+        var info = RespConnection.Encode("INFO", "stats");
+        var echo = RespConnection.Encode("ECHO", new string('e', 1000));
+
+        var (input, output) = NetBytes(await connection.CommandAsync("INFO", "stats"));
+        var echoed = await connection.CommandAsync("ECHO", new string('e', 1000));
+        var infoReply = await connection.CommandAsync("INFO", "stats");
+        var (input2, output2) = NetBytes(infoReply);
+
+        // The second INFO counts the first INFO's request and the ECHO (its own request is counted after it runs).
+        Assert.Equal(input + info.Length + echo.Length, input2);
+        Assert.True(output2 >= output + echoed.Length, $"output {output} then {output2}");
+
+        await using (var gone = await RespConnection.ConnectAsync(own.Port))
+            Assert.Equal(echoed, await gone.CommandAsync("ECHO", new string('e', 1000)));
+        await WaitUntilAsync(async () => (await connection.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal),
+            "the closed connection is gone");
+        var (input3, _) = NetBytes(await connection.CommandAsync("INFO", "stats"));
+        Assert.True(input3 >= input2 + info.Length + echo.Length, $"input {input2} then {input3}");
+    }
+
+    private static (long Input, long Output) NetBytes(string info)
+    {
+        long Field(string name)
+        {
+            var start = info.IndexOf(name + ":", StringComparison.Ordinal) + name.Length + 1;
+            return long.Parse(info[start..info.IndexOf('\r', start)], System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return (Field("total_net_input_bytes"), Field("total_net_output_bytes"));
+    }
+
+    [Fact]
     public async Task Client_gone_in_the_middle_of_a_bulk_leaves_the_server_serving_others()
     {
         await using var observer = await RespConnection.ConnectAsync(server.Port);

@@ -175,6 +175,11 @@ internal sealed class SessionCounters
     public long KeyspaceHits;
     public long KeyspaceMisses;
 
+    // Bytes read and written by the connection: kept per connection, as the rest, so that connections on
+    // different event loops never write to one shared counter.
+    public long NetInputBytes;
+    public long NetOutputBytes;
+
     public long[] Calls { get; }
 
     public long[] Microseconds { get; }
@@ -184,6 +189,8 @@ internal sealed class SessionCounters
         Commands += other.Commands;
         KeyspaceHits += other.KeyspaceHits;
         KeyspaceMisses += other.KeyspaceMisses;
+        NetInputBytes += other.NetInputBytes;
+        NetOutputBytes += other.NetOutputBytes;
         for (var i = 0; i < Calls.Length; i++)
         {
             Calls[i] += other.Calls[i];
@@ -193,7 +200,7 @@ internal sealed class SessionCounters
 
     public void Reset()
     {
-        Commands = KeyspaceHits = KeyspaceMisses = 0;
+        Commands = KeyspaceHits = KeyspaceMisses = NetInputBytes = NetOutputBytes = 0;
         Array.Clear(Calls);
         Array.Clear(Microseconds);
     }
@@ -204,14 +211,12 @@ internal sealed class ServerStats
 {
     public long ConnectionsReceived;
     public long RejectedConnections;
-    public long NetInputBytes;
-    public long NetOutputBytes;
     public long ProtocolErrors;
     public long ErrorReplies;
 
     public void Reset()
     {
         ConnectionsReceived = RejectedConnections = 0;
-        NetInputBytes = NetOutputBytes = ProtocolErrors = ErrorReplies = 0;
+        ProtocolErrors = ErrorReplies = 0;
     }
 }

@@ -817,8 +817,8 @@ internal static class InfoText
             Line("total_connections_received", Interlocked.Read(ref stats.ConnectionsReceived));
             Line("total_commands_processed", totals.Commands);
             Line("instantaneous_ops_per_sec", 0);
-            Line("total_net_input_bytes", Interlocked.Read(ref stats.NetInputBytes));
-            Line("total_net_output_bytes", Interlocked.Read(ref stats.NetOutputBytes));
+            Line("total_net_input_bytes", totals.NetInputBytes);
+            Line("total_net_output_bytes", totals.NetOutputBytes);
             Line("rejected_connections", Interlocked.Read(ref stats.RejectedConnections));
             Line("expired_keys", store.ExpiredTotal);
             Line("evicted_keys", 0);

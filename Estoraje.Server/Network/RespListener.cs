@@ -186,7 +186,7 @@ internal sealed partial class RespListener : BackgroundService
                     while (session.Deferred.TryDequeue(out var reply))
                         session.Writer.WriteRaw(await reply);
                 }
-                Interlocked.Add(ref server.Stats.NetInputBytes, before - buffer.Length);
+                session.Counters.NetInputBytes += before - buffer.Length;
                 input.AdvanceTo(buffer.Start, buffer.End);
 
                 // Replies to writes leave only once those writes are as durable as appendfsync promises. The
@@ -206,13 +206,13 @@ internal sealed partial class RespListener : BackgroundService
                 {
                     while (subscriber.Drain(session.Writer, 256 * 1024))
                     {
-                        CountOutput(server, output);
+                        CountOutput(session, output);
                         if ((await output.FlushAsync(session.Killed)).IsCompleted)
                             break;
                     }
                 }
 
-                CountOutput(server, output);
+                CountOutput(session, output);
                 var flush = await output.FlushAsync(session.Killed);
                 if (session.CloseAfterReply || result.IsCompleted || flush.IsCompleted)
                     break;
@@ -247,10 +247,10 @@ internal sealed partial class RespListener : BackgroundService
         }
     }
 
-    private static void CountOutput(ServerContext server, PipeWriter output)
+    private static void CountOutput(ClientSession session, PipeWriter output)
     {
         if (output.CanGetUnflushedBytes)
-            Interlocked.Add(ref server.Stats.NetOutputBytes, output.UnflushedBytes);
+            session.Counters.NetOutputBytes += output.UnflushedBytes;
     }
 
     // Runs the complete requests of the buffer; those for other nodes are sent and their replies deferred.
