@@ -156,12 +156,20 @@ internal sealed class EventLoop : IDisposable
                     }
                     catch (Exception ex)
                     {
+                        // A bug costs this connection, never the loop and its other connections.
                         _report(ex);
-                        connection.Close(ex);
+                        Guarded(() => connection.Close(ex));
                     }
                 }
 
-                Commit();
+                try
+                {
+                    Commit();
+                }
+                catch (Exception ex)
+                {
+                    _report(ex);
+                }
             }
         }
         finally
@@ -175,15 +183,18 @@ internal sealed class EventLoop : IDisposable
         Libc.Read8(_wake);
         Volatile.Write(ref _wakePending, 0);
         while (_posted.TryDequeue(out var action))
+            Guarded(action);
+    }
+
+    private void Guarded(Action action)
+    {
+        try
         {
-            try
-            {
-                action();
-            }
-            catch (Exception ex)
-            {
-                _report(ex);
-            }
+            action();
+        }
+        catch (Exception ex)
+        {
+            _report(ex);
         }
     }
 

@@ -137,7 +137,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
 
         if (n == -Libc.EAGAIN || n == -Libc.EINTR)
             return;
-        EndReading(n == 0 ? null : new SocketException((int)-n));
+        EndReading(n == 0 ? null : new IOException($"read failed: errno {-n}"));
     }
 
     private async Task ResumeReadingAfter(ValueTask<FlushResult> flush)
@@ -249,7 +249,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
                     continue;
                 if (n == -Libc.EAGAIN)
                     return total;
-                throw new SocketException((int)-n);
+                throw new IOException($"send failed: errno {-n}");
             }
         }
 
@@ -318,7 +318,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         var operation = _interest == 0 ? Libc.EPOLL_CTL_ADD : wanted == 0 ? Libc.EPOLL_CTL_DEL : Libc.EPOLL_CTL_MOD;
         var error = Libc.EpollControl(_loop.Epoll, operation, _fd, wanted, Token);
         if (error != 0)
-            throw new SocketException(error);
+            throw new IOException($"epoll_ctl failed: errno {error}");
         _interest = wanted;
     }
 }

@@ -107,7 +107,7 @@ internal sealed class LogWriter : IDisposable
             RollLocked();
             AppendLocked(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
             WriteBufferLocked();
-            RandomAccess.FlushToDisk(_active.Handle);
+            DataSync.Flush(_active.Handle);
             Interlocked.Increment(ref _fsyncs);
             InterlockedMax(ref _synced, Interlocked.Read(ref _written));
             foreach (var s in _segments)
@@ -212,7 +212,7 @@ internal sealed class LogWriter : IDisposable
         lock (_lock)
         {
             WriteBufferLocked();
-            RandomAccess.FlushToDisk(_active.Handle);
+            DataSync.Flush(_active.Handle);
             Interlocked.Increment(ref _fsyncs);
             InterlockedMax(ref _synced, Interlocked.Read(ref _written));
         }
@@ -279,7 +279,7 @@ internal sealed class LogWriter : IDisposable
         {
             // Everything written so far is in the segment being sealed: once it is fsync'd, the syncer only
             // ever has to fsync the active segment.
-            RandomAccess.FlushToDisk(_active.Handle);
+            DataSync.Flush(_active.Handle);
             Interlocked.Increment(ref _fsyncs);
             InterlockedMax(ref _synced, Interlocked.Read(ref _written));
             _wake.Set();
@@ -383,7 +383,7 @@ internal sealed class LogWriter : IDisposable
 
                 if (target > SyncedPosition)
                 {
-                    RandomAccess.FlushToDisk(segment.Handle);
+                    DataSync.Flush(segment.Handle);
                     Interlocked.Increment(ref _fsyncs);
                     InterlockedMax(ref _synced, target);
                 }
