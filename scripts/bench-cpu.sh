@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Server CPU per request, Estoraje against Redis: the CPU time a server process used (utime + stime from
+# /proc/<pid>/stat) over one redis-benchmark run, divided by its requests. Steadier than requests per second on
+# a shared machine, where the benchmark client competes with the server for the same cores. Alternates the
+# servers, ROUNDS times, and prints medians (µs per request) and throughputs; writes no file.
+#   MODE=everysec|always|memory  D=100  N=200000  ROUNDS=3  TESTS="set get"  PIPES="1 16"
+#   ESTORAJE_ARGS="--event-loops 1"  adds flags to Estoraje's command line
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mode="${MODE:-everysec}"
+size="${D:-100}"
+requests="${N:-200000}"
+rounds="${ROUNDS:-3}"
+case "$mode" in memory|everysec|always) ;; *) echo "MODE must be memory, everysec or always" >&2; exit 2 ;; esac
+work="$root/.bench/cpu"
+# shellcheck source=bench-lib.sh
+. "$root/scripts/bench-lib.sh"
+ensure_redis
+rm -rf "$work" && mkdir -p "$work/estoraje-data" "$work/redis-data"
+echo "Publishing estoraje-server (Release)..."
+dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$work/estoraje" -nologo -v quiet
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+declare -A port pid
+port[estoraje]=$(free_port)
+port[redis]=$(free_port)
+estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1 ${ESTORAJE_ARGS:-})
+redis_args=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$work/redis-data")
+if [ "$mode" = memory ]; then
+  estoraje_args+=(--storage memory)
+  redis_args+=(--appendonly no)
+else
+  estoraje_args+=(--storage log --dir "$work/estoraje-data" --appendfsync "$mode")
+  redis_args+=(--appendonly yes --appendfsync "$mode")
+fi
+"$work/estoraje/estoraje-server" "${estoraje_args[@]}" > "$work/estoraje.log" 2>&1 &
+pid[estoraje]=$!; pids+=($!)
+redis-server "${redis_args[@]}" > "$work/redis.log" 2>&1 &
+pid[redis]=$!; pids+=($!)
+for s in estoraje redis; do wait_ready "${port[$s]}"; done
+
+# Warm-up, not measured (the .NET server compiles its hot paths to optimized code in the first seconds).
+for s in estoraje redis; do
+  for p in 1 16; do
+    timeout 120 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n 100000 -r 100000 -d "$size" -c 50 -P "$p" -q >/dev/null 2>&1 || true
+  done
+done
+
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+results="$work/results.txt"
+: > "$results"
+for round in $(seq 1 "$rounds"); do
+  for t in ${TESTS:-set get}; do
+    for p in ${PIPES:-1 16}; do
+      for s in estoraje redis; do
+        before=$(ticks "${pid[$s]}")
+        rps=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t "$t" -n "$requests" -r 100000 -d "$size" -c 50 -P "$p" --csv 2>/dev/null \
+          | tr -d '"' | awk -F, 'NR==2 {print $2}')
+        after=$(ticks "${pid[$s]}")
+        us=$(awk -v a="$before" -v b="$after" -v n="$requests" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / n}')
+        echo "$s $t $p $us $rps" >> "$results"
+        echo "round $round ${t^^} -P $p $s: $us µs/request, $rps requests/s"
+      done
+    done
+  done
+done
+
+echo
+echo "\`MODE=$mode D=$size N=$requests ROUNDS=$rounds${ESTORAJE_ARGS:+ ESTORAJE_ARGS=\"$ESTORAJE_ARGS\"} ./scripts/bench-cpu.sh\`, medians:"
+echo
+echo "| test | Estoraje µs/request | Redis µs/request | Estoraje requests/s | Redis requests/s |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+# The median of column $4 of the results for server $1, test $2, pipeline $3.
+column() { awk -v s="$1" -v t="$2" -v p="$3" -v c="$4" '$1==s && $2==t && $3==p {print $c}' "$results" | median; }
+for t in ${TESTS:-set get}; do
+  for p in ${PIPES:-1 16}; do
+    echo "| ${t^^} -P $p | $(column estoraje "$t" "$p" 4) | $(column redis "$t" "$p" 4) | $(column estoraje "$t" "$p" 5) | $(column redis "$t" "$p" 5) |"
+  done
+done
