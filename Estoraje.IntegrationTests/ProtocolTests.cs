@@ -171,9 +171,7 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
     {
         await using var limited = await EstorajeServerProcess.StartAsync("--maxclients", "2");
         await using var first = await RespConnection.ConnectAsync(limited.Port);
-        // The connection that probed the port at start-up counts until the server sees it closed.
-        await WaitUntilAsync(async () => (await first.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal),
-            "the start-up probe's connection is gone");
+        await WaitUntilOnlyClientAsync(first, "the start-up probe's connection is gone");
         await using var second = await RespConnection.ConnectAsync(limited.Port);
         Assert.Equal("+PONG\r\n", await second.CommandAsync("PING"));
 
@@ -188,8 +186,7 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
     {
         await using var own = await EstorajeServerProcess.StartAsync("--storage", "memory");
         await using var connection = await RespConnection.ConnectAsync(own.Port);
-        await WaitUntilAsync(async () => (await connection.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal),
-            "the start-up probe's connection is gone");
+        await WaitUntilOnlyClientAsync(connection, "the start-up probe's connection is gone");
         var info = RespConnection.Encode("INFO", "stats");
         var echo = RespConnection.Encode("ECHO", new string('e', 1000));
 
@@ -204,11 +201,15 @@ public sealed class ProtocolTests(EstorajeFixture server) : IClassFixture<Estora
 
         await using (var gone = await RespConnection.ConnectAsync(own.Port))
             Assert.Equal(echoed, await gone.CommandAsync("ECHO", new string('e', 1000)));
-        await WaitUntilAsync(async () => (await connection.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal),
-            "the closed connection is gone");
+        await WaitUntilOnlyClientAsync(connection, "the closed connection is gone");
         var (input3, _) = NetBytes(await connection.CommandAsync("INFO", "stats"));
         Assert.True(input3 >= input2 + info.Length + echo.Length, $"input {input2} then {input3}");
     }
+
+    // Waits until the server counts only this connection (one closed just before, such as the probe that checked the
+    // port at start-up, counts until the server has seen it close).
+    private static Task WaitUntilOnlyClientAsync(RespConnection connection, string what) =>
+        WaitUntilAsync(async () => (await connection.CommandAsync("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal), what);
 
     private static (long Input, long Output) NetBytes(string info)
     {

@@ -17,7 +17,7 @@ work="$root/.bench/cpu"
 # shellcheck source=bench-lib.sh
 . "$root/scripts/bench-lib.sh"
 ensure_redis
-rm -rf "$work" && mkdir -p "$work/estoraje-data" "$work/redis-data"
+mkdir -p "$work"
 echo "Publishing estoraje-server (Release)..."
 dotnet publish Estoraje.Server/Estoraje.Server.csproj -c Release -o "$work/estoraje" -nologo -v quiet
 
@@ -26,29 +26,10 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 declare -A port pid
-port[estoraje]=$(free_port)
-port[redis]=$(free_port)
-estoraje_args=(--port "${port[estoraje]}" --bind 127.0.0.1 ${ESTORAJE_ARGS:-})
-redis_args=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$work/redis-data")
-if [ "$mode" = memory ]; then
-  estoraje_args+=(--storage memory)
-  redis_args+=(--appendonly no)
-else
-  estoraje_args+=(--storage log --dir "$work/estoraje-data" --appendfsync "$mode")
-  redis_args+=(--appendonly yes --appendfsync "$mode")
-fi
-"$work/estoraje/estoraje-server" "${estoraje_args[@]}" > "$work/estoraje.log" 2>&1 &
-pid[estoraje]=$!; pids+=($!)
-redis-server "${redis_args[@]}" > "$work/redis.log" 2>&1 &
-pid[redis]=$!; pids+=($!)
+start_estoraje_and_redis "$work/estoraje/estoraje-server" "$mode" "$work/data"
 for s in estoraje redis; do wait_ready "${port[$s]}"; done
 
-# Warm-up, not measured (the .NET server compiles its hot paths to optimized code in the first seconds).
-for s in estoraje redis; do
-  for p in 1 16; do
-    timeout 120 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t set,get -n 100000 -r 100000 -d "$size" -c 50 -P "$p" -q >/dev/null 2>&1 || true
-  done
-done
+for s in estoraje redis; do warm_up "${port[$s]}" "$size"; done
 
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)

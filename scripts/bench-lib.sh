@@ -47,3 +47,40 @@ replace_section() {
     cat "$table" >> "$doc"
   fi
 }
+
+# Starts Estoraje (the binary $1) and redis-server in mode $2 — memory: no persistence on either side; everysec or
+# always: Estoraje's log store against Redis's AOF, both with that appendfsync — on free loopback ports, with their
+# data and logs in the fresh directory $3. Fills port[estoraje], port[redis], pid[estoraje] and pid[redis]
+# (associative arrays the caller declares) and adds the pids to the caller's pids array. ESTORAJE_ARGS adds flags to
+# Estoraje's command line.
+start_estoraje_and_redis() {
+  local bin=$1 mode=$2 dir=$3
+  rm -rf "$dir" && mkdir -p "$dir/estoraje" "$dir/redis"
+  port[estoraje]=$(free_port)
+  port[redis]=$(free_port)
+  # shellcheck disable=SC2206 # ESTORAJE_ARGS is meant to split into flags
+  local estoraje=(--port "${port[estoraje]}" --bind 127.0.0.1 ${ESTORAJE_ARGS:-})
+  local redis=(--port "${port[redis]}" --bind 127.0.0.1 --save "" --daemonize no --dir "$dir/redis")
+  if [ "$mode" = memory ]; then
+    estoraje+=(--storage memory)
+    redis+=(--appendonly no)
+  else
+    estoraje+=(--storage log --dir "$dir/estoraje" --appendfsync "$mode")
+    redis+=(--appendonly yes --appendfsync "$mode")
+  fi
+  "$bin" "${estoraje[@]}" > "$dir/estoraje.log" 2>&1 &
+  pid[estoraje]=$!
+  pids+=($!)
+  redis-server "${redis[@]}" > "$dir/redis.log" 2>&1 &
+  pid[redis]=$!
+  pids+=($!)
+}
+
+# One unmeasured redis-benchmark SET/GET run at -P 1 and -P 16 against port $1 with values of $2 bytes: the .NET
+# servers compile their hot paths to optimized code in their first seconds.
+warm_up() {
+  local p
+  for p in 1 16; do
+    timeout 120 redis-benchmark -h 127.0.0.1 -p "$1" -t set,get -n 100000 -r 100000 -d "$2" -c 50 -P "$p" -q >/dev/null 2>&1 || true
+  done
+}
