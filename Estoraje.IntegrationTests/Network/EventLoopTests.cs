@@ -86,6 +86,54 @@ public sealed class EventLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task Connections_opened_and_dropped_in_waves_leave_the_loops_serving_the_rest()
+    {
+        // Slots of closed connections are reused: a stale event for an old connection must never reach a new one.
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--event-loops", "2");
+        var live = new List<RespConnection>();
+        try
+        {
+            for (var wave = 0; wave < 5; wave++)
+            {
+                var opened = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => RespConnection.ConnectAsync(server.Port)));
+                await Task.WhenAll(opened.Select(async (c, i) =>
+                    Assert.Equal($"$6\r\nw{wave}c{i:D3}\r\n", await c.CommandAsync("ECHO", $"w{wave}c{i:D3}"))));
+                // Half go away at once, reset with a request half sent or cleanly; the other half stay.
+                for (var i = 0; i < opened.Length; i++)
+                {
+                    if (i % 4 == 0)
+                    {
+                        await opened[i].SendAsync("*2\r\n$4\r\nECHO\r\n$10\r\nhalf");
+                        opened[i].Abort();
+                    }
+                    else if (i % 4 == 1)
+                    {
+                        await opened[i].DisposeAsync();
+                    }
+                    else
+                    {
+                        live.Add(opened[i]);
+                    }
+                }
+            }
+
+            await Task.WhenAll(live.Select(async (c, i) =>
+                Assert.Equal($"${i.ToString().Length}\r\n{i}\r\n", await c.CommandAsync("ECHO", $"{i}"))));
+            var deadline = System.Diagnostics.Stopwatch.StartNew();
+            while (!(await live[0].CommandAsync("INFO", "clients")).Contains($"connected_clients:{live.Count}\r\n", StringComparison.Ordinal))
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(15), "the dropped connections are still counted");
+                await Task.Delay(20);
+            }
+        }
+        finally
+        {
+            foreach (var c in live)
+                await c.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task The_dotnet_socket_engine_serves_clients_with_event_loops_0()
     {
         await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--event-loops", "0");

@@ -80,7 +80,16 @@ internal sealed class EventLoop : IDisposable
             _slots[slot] = connection;
         }
 
-        connection.Start();
+        try
+        {
+            connection.Start();
+        }
+        catch
+        {
+            Release(slot);
+            throw;
+        }
+
         return connection;
     }
 

@@ -105,9 +105,16 @@ internal sealed partial class RespListener : BackgroundService
             {
                 return;
             }
-            catch (SocketException)
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionAborted or SocketError.ConnectionReset)
             {
-                // The client went away between the handshake and the accept (ECONNABORTED), or too many open files.
+                // The client went away between the handshake and the accept.
+                continue;
+            }
+            catch (SocketException ex)
+            {
+                // Out of file descriptors or memory: say so, and give the others a moment to close before trying again.
+                LogAcceptFailure(ex);
+                await Task.Delay(100).ConfigureAwait(false);
                 continue;
             }
 
@@ -119,6 +126,13 @@ internal sealed partial class RespListener : BackgroundService
             }
             catch (SocketException)
             {
+                // Reset before it could be served.
+                socket.Dispose();
+            }
+            catch (IOException ex)
+            {
+                // epoll refused it (out of memory): this connection only.
+                LogAcceptFailure(ex);
                 socket.Dispose();
             }
         }
@@ -391,6 +405,9 @@ internal sealed partial class RespListener : BackgroundService
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Listening on {Endpoint} for {Who}")]
     private partial void LogListening(EndPoint endpoint, string who);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not take a client connection")]
+    private partial void LogAcceptFailure(Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Event loop failure")]
     private partial void LogLoopFailure(Exception ex);
