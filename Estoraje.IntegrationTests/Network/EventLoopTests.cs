@@ -7,7 +7,8 @@ namespace Estoraje.IntegrationTests.Network;
 
 /// <summary>
 /// The epoll event loops that serve client connections (<c>Network/EventLoop.cs</c>): flow control both ways,
-/// several loops sharing one store, and the .NET socket engine still serving with <c>--event-loops 0</c>.
+/// several loops sharing one store, connections coming and going in waves, and the .NET socket engine still
+/// serving with <c>--event-loops 0</c>.
 /// </summary>
 public sealed class EventLoopTests : IDisposable
 {
