@@ -15,7 +15,9 @@ namespace Estoraje.Server.Network;
 /// <summary>
 /// Accepts client connections and runs one loop per connection: await a read, frame and execute every
 /// complete request synchronously, flush the replies once per batch. Pipelined requests therefore cost
-/// one read and one write system call per batch.
+/// one read and one write system call per batch. The sockets are served by <see cref="EventLoop"/>s (or, with
+/// <c>--event-loops 0</c> and off Linux, by the .NET socket engine through Pipelines.Sockets.Unofficial); either
+/// way a connection sees a duplex pipe.
 /// </summary>
 internal sealed partial class RespListener : BackgroundService
 {
