@@ -116,7 +116,7 @@ internal sealed class EventLoop : IDisposable
             Libc.Write8(_wake, 1);
     }
 
-    /// <summary>Frees a closed connection's slot (loop thread).</summary>
+    /// <summary>Frees the slot of a connection closed or never started (any thread: under the slots lock).</summary>
     internal void Release(int slot)
     {
         lock (_slotsLock)
