@@ -31,6 +31,11 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
     // use, _cacheOwners holds its entry's index; for a free one, the next free slot.
     private CacheNode?[] _cacheNodes = new CacheNode?[1];
     private int[] _cacheOwners = new int[1];
+
+    // The value of each slot's node, beside it: a read that hits the cache loads the value from here while the
+    // node (whose frequency it bumps) loads in parallel, one dependent cache miss fewer than node → value. Kept
+    // equal to the node's value: set with the node, after a replace (RefreshCached), cleared with it.
+    private byte[]?[] _cacheValues = new byte[]?[1];
     private int _cacheSlots = 1;
     private int _freeCacheSlot;
 
@@ -202,6 +207,32 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
         return slot == 0 ? null : _cacheNodes[slot];
     }
 
+    /// <summary>
+    /// The cached value of an entry and its node, or null: the read path (see <see cref="_cacheValues"/>). A node
+    /// dropped but still linked has no value, so the two are checked to agree.
+    /// </summary>
+    public byte[]? CachedValueAt(int index, out CacheNode? node)
+    {
+        var slot = this[index].CacheSlot;
+        if (slot == 0)
+        {
+            node = null;
+            return null;
+        }
+
+        var value = _cacheValues[slot];
+        node = _cacheNodes[slot];
+        return value is not null && ReferenceEquals(node!.Value, value) ? value : null;
+    }
+
+    /// <summary>Takes the new value of an entry's node after the cache replaced it in place.</summary>
+    public void RefreshCached(int index)
+    {
+        var slot = this[index].CacheSlot;
+        if (slot != 0)
+            _cacheValues[slot] = _cacheNodes[slot]!.Value;
+    }
+
     /// <summary>Points an entry at its cached value's node (null: none).</summary>
     public void SetCached(int index, CacheNode? node)
     {
@@ -209,6 +240,7 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
         if (e.CacheSlot != 0)
         {
             _cacheNodes[e.CacheSlot] = null;
+            _cacheValues[e.CacheSlot] = null;
             _cacheOwners[e.CacheSlot] = _freeCacheSlot;
             _freeCacheSlot = e.CacheSlot;
             e.CacheSlot = 0;
@@ -227,6 +259,7 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
             if (_cacheSlots == _cacheNodes.Length)
             {
                 Array.Resize(ref _cacheNodes, _cacheNodes.Length * 2);
+                Array.Resize(ref _cacheValues, _cacheValues.Length * 2);
                 Array.Resize(ref _cacheOwners, _cacheOwners.Length * 2);
             }
 
@@ -234,6 +267,7 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
         }
 
         _cacheNodes[slot] = node;
+        _cacheValues[slot] = node.Value;
         _cacheOwners[slot] = index;
         node.Slot = slot;
         e.CacheSlot = slot;
@@ -278,6 +312,7 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
         _arena.Clear();
         _tombstones = 0;
         _cacheNodes = new CacheNode?[1];
+        _cacheValues = new byte[]?[1];
         _cacheOwners = new int[1];
         _cacheSlots = 1;
         _freeCacheSlot = 0;

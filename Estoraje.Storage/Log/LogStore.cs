@@ -606,7 +606,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         var cache = _caches[shard];
         if (previous is { Value: not null })
         {
-            if (!cache.Replace(previous, value))
+            if (cache.Replace(previous, value))
+                table.RefreshCached(i);
+            else
                 table.SetCached(i, null);
             return;
         }
@@ -662,9 +664,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
         var table = _tables[shard];
         ref var e = ref table[i];
         var cache = _caches[shard];
-        if (table.CachedAt(i) is { Value: { } cached } hit)
+        if (table.CachedValueAt(i, out var hit) is { } cached)
         {
-            S3FifoCache.Touch(hit);
+            S3FifoCache.Touch(hit!);
             cache.Hits++;
             return cached;
         }

@@ -41,9 +41,9 @@ internal sealed class CacheNode
 /// </summary>
 internal sealed class S3FifoCache
 {
-    // A node object (header, a reference, ints: 40 bytes), its place in the key directory's cache slot table (a
-    // reference and an int) and the value array's header.
-    public const int NodeOverhead = 40 + 12 + 24;
+    // A node object (header, a reference, ints: 40 bytes), its place in the key directory's cache slot table (two
+    // references and an int: the node, its value, the owner) and the value array's header.
+    public const int NodeOverhead = 40 + 20 + 24;
 
     private const int MaxFrequency = 3;
 
