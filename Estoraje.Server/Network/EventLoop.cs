@@ -37,10 +37,11 @@ internal sealed class EventLoop : IDisposable
     private volatile bool _stopping;
     private List<LoopConnection> _committing = [];
     private List<LoopConnection> _released = [];
-    private IKeyValueStore? _commitStore;
+    private readonly IKeyValueStore _store;
 
-    public EventLoop(string name, Action<Exception> report)
+    public EventLoop(string name, IKeyValueStore store, Action<Exception> report)
     {
+        _store = store;
         _report = report;
         _epoll = Libc.EpollCreate();
         if (_epoll < 0)
@@ -99,11 +100,10 @@ internal sealed class EventLoop : IDisposable
     /// batch of the pass (one write to the log under everysec, one fsync request under always) before their
     /// replies leave; from any other thread it is the store's own commit.
     /// </summary>
-    internal ValueTask CommitAsync(IKeyValueStore store, LoopConnection connection)
+    internal ValueTask CommitAsync(LoopConnection connection)
     {
         if (t_current != this)
-            return store.CommitAsync();
-        _commitStore = store;
+            return _store.CommitAsync();
         _committing.Add(connection);
         return connection.WaitForCommit();
     }
@@ -219,29 +219,31 @@ internal sealed class EventLoop : IDisposable
         ValueTask commit;
         try
         {
-            commit = _commitStore!.CommitAsync();
+            commit = _store.CommitAsync();
         }
         catch (Exception ex)
         {
-            Release(waiting, ex);
-            return;
+            commit = ValueTask.FromException(ex);
         }
 
+        // Every path empties the list: a connection left in it would be released again by a later pass, before
+        // the commit it then waits for.
         if (commit.IsCompletedSuccessfully)
-            Release(waiting, null);
+            Committed(waiting, null);
         else
-            _ = ReleaseAfter(commit, [.. waiting]);
+            _ = CommittedAfter(commit, [.. waiting]);
         waiting.Clear();
     }
 
-    private static void Release(List<LoopConnection> waiting, Exception? error)
+    private static void Committed(List<LoopConnection> waiting, Exception? error)
     {
         foreach (var connection in waiting)
             connection.Committed(error);
     }
 
-    // Under appendfsync always the store's syncer completes the commit and runs the replies itself.
-    private static async Task ReleaseAfter(ValueTask commit, List<LoopConnection> waiting)
+    // Under appendfsync always the store's syncer completes the commit and runs the replies itself; a failed
+    // commit completes here at once.
+    private static async Task CommittedAfter(ValueTask commit, List<LoopConnection> waiting)
     {
         Exception? error = null;
         try
@@ -253,7 +255,7 @@ internal sealed class EventLoop : IDisposable
             error = ex;
         }
 
-        Release(waiting, error);
+        Committed(waiting, error);
     }
 
     // Stops the thread. The epoll and eventfd descriptors stay open until the process exits: a connection closing

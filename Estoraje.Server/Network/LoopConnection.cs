@@ -2,7 +2,6 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
 using System.Threading.Tasks.Sources;
-using Estoraje.Storage;
 
 namespace Estoraje.Server.Network;
 
@@ -58,7 +57,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     public PipeWriter Output => _send.Writer;
 
     /// <summary>Completes when the batch's writes are as durable as the store promises (see <see cref="EventLoop"/>).</summary>
-    public ValueTask CommitAsync(IKeyValueStore store) => _loop.CommitAsync(store, this);
+    public ValueTask CommitAsync() => _loop.CommitAsync(this);
 
     internal ValueTask WaitForCommit()
     {

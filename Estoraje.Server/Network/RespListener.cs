@@ -52,7 +52,7 @@ internal sealed partial class RespListener : BackgroundService
         {
             _loops = new EventLoop[_server.Options.EventLoops];
             for (var i = 0; i < _loops.Length; i++)
-                _loops[i] = new EventLoop($"estoraje-loop-{i}", ex => LogLoopFailure(ex));
+                _loops[i] = new EventLoop($"estoraje-loop-{i}", _server.Store, ex => LogLoopFailure(ex));
         }
 
         foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -213,7 +213,7 @@ internal sealed partial class RespListener : BackgroundService
                 if (session.PendingCommit)
                 {
                     session.PendingCommit = false;
-                    await (connection is not null ? connection.CommitAsync(server.Store) : server.Store.CommitAsync());
+                    await (connection is not null ? connection.CommitAsync() : server.Store.CommitAsync());
                 }
 
                 // Messages published to this connection follow its replies, flushed a few hundred KB at a time: while
