@@ -86,6 +86,91 @@ public sealed class EventLoopTests : IDisposable
             Assert.Equal($"$3\r\n{Increments - 1}\r\n", await reader.CommandAsync("GET", $"loops:{c}"));
     }
 
+    [Theory]
+    [InlineData("memory")]
+    [InlineData("always")]
+    public async Task Loops_share_connections_by_load_one_serves_them_all_when_light(string storage)
+    {
+        // Connected while the server is idle, every client is on loop 0; pipelining clients keep loop 0's passes full of
+        // ready sockets, so it hands some to loop 1; light traffic afterwards brings them back. Replies stay exact and in
+        // order through every move: each client counts its own key up in pipelines of INCR (under appendfsync always,
+        // a connection waiting for its fsync stays where it is).
+        string[] store = storage == "memory" ? ["--storage", "memory"] : ["--storage", "log", "--dir", _dir, "--appendfsync", "always"];
+        await using var server = await EstorajeServerProcess.StartAsync([.. store, "--event-loops", "2"]);
+        const int Clients = 24;
+        const int Depth = 64;
+        var clients = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RespConnection.ConnectAsync(server.Port)));
+        try
+        {
+            await using var observer = await RespConnection.ConnectAsync(server.Port);
+            Assert.Equal(new[] { Clients + 1, 0 }, await LoopCountsAsync(observer));
+
+            var counts = new long[Clients];
+            using var stop = new CancellationTokenSource();
+            var load = clients.Select((c, i) => Task.Run(async () =>
+            {
+                var pipeline = Enumerable.Repeat(RespConnection.Encode("INCR", $"balance:{i}"), Depth).SelectMany(b => b).ToArray();
+                while (!stop.IsCancellationRequested)
+                {
+                    await c.SendAsync(pipeline);
+                    for (var d = 0; d < Depth; d++)
+                        Assert.Equal($":{++counts[i]}\r\n", await c.ReadReplyAsync());
+                }
+            })).ToArray();
+
+            await WaitForAsync(observer, loops => loops[1] > 0, "no connection moved to loop 1 under pipelined load", load);
+            await stop.CancelAsync();
+            await Task.WhenAll(load);
+
+            // One request at a time per client now: loop 1's passes are light, so are loop 0's; after a second the
+            // connections are loop 0's again.
+            await WaitForAsync(observer, loops => loops[1] == 0, "the connections did not return to loop 0 under light load",
+                async () =>
+                {
+                    for (var i = 0; i < Clients; i++)
+                        Assert.Equal($":{++counts[i]}\r\n", await clients[i].CommandAsync("INCR", $"balance:{i}"));
+                });
+            for (var i = 0; i < Clients; i++)
+                Assert.Equal($"${counts[i].ToString().Length}\r\n{counts[i]}\r\n", await clients[i].CommandAsync("GET", $"balance:{i}"));
+        }
+        finally
+        {
+            foreach (var c in clients)
+                await c.DisposeAsync();
+        }
+    }
+
+    // How many connections each loop serves (CLIENT LIST's io-thread), this one included.
+    private static async Task<int[]> LoopCountsAsync(RespConnection observer)
+    {
+        var reply = await observer.CommandAsync("CLIENT", "LIST");
+        var counts = new int[2];
+        foreach (var field in reply.Split(' ', '\n').Where(f => f.StartsWith("io-thread=", StringComparison.Ordinal)))
+            counts[int.Parse(field["io-thread=".Length..].TrimEnd('\r'), System.Globalization.CultureInfo.InvariantCulture)]++;
+        return counts;
+    }
+
+    // Polls CLIENT LIST until the loops' counts satisfy `done`, for up to 30 s, while `load` runs (and fails the test if it
+    // does) or, when `step` is given, running one step of light traffic between polls.
+    private static async Task WaitForAsync(RespConnection observer, Func<int[], bool> done, string failure, Task[]? load = null,
+        Func<Task>? step = null)
+    {
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (!done(await LoopCountsAsync(observer)))
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), failure);
+            if (load?.FirstOrDefault(t => t.IsFaulted) is { } faulted)
+                await faulted;
+            if (step is not null)
+                await step();
+            else
+                await Task.Delay(10);
+        }
+    }
+
+    private static Task WaitForAsync(RespConnection observer, Func<int[], bool> done, string failure, Func<Task> step) =>
+        WaitForAsync(observer, done, failure, null, step);
+
     [Fact]
     public async Task Connections_opened_and_dropped_in_waves_leave_the_loops_serving_the_rest()
     {

@@ -56,10 +56,10 @@ public sealed class ServerOptions
     public bool InlineCompletions { get; set; } = true;
 
     /// <summary>
-    /// Threads serving client connections with their own epoll loop (Linux), each connection on one of them; 0 for
-    /// the .NET socket engine instead (any OS). Default: one per core (on the 2-core benchmark machine one loop
-    /// did better with one client connection per request in flight, two with pipelined ones; see
-    /// docs/benchmarks.md). See <c>Network/EventLoop.cs</c>.
+    /// Threads serving client connections with their own epoll loop (Linux); 0 for the .NET socket engine instead
+    /// (any OS). Default: one per core. The loops share the connections by load: a lightly loaded server serves them
+    /// all on one loop (a second would only add sleeps and wake-ups), a busy one spreads them over all; see
+    /// <c>Network/EventLoop.cs</c> and docs/benchmarks.md.
     /// </summary>
     public int EventLoops { get; set; } = Environment.ProcessorCount;
 

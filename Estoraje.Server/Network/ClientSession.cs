@@ -35,6 +35,9 @@ internal sealed class ClientSession : IDisposable
 
     public ServerContext Server { get; }
 
+    /// <summary>The socket's event-loop connection (null when the .NET socket engine serves it, or for a peer link).</summary>
+    internal LoopConnection? Connection { get; init; }
+
     public SessionCounters Counters { get; } = new(Commands.CommandTable.Instance.AllWithSubcommands.Count);
 
     public IKeyValueStore Store => Server.Store;
@@ -212,7 +215,8 @@ internal sealed class ClientSession : IDisposable
           .Append(" cmd=").Append(LastCommand)
           .Append(" user=default redir=-1 resp=").Append(Writer.Protocol)
           .Append(" lib-name=").Append(LibName)
-          .Append(" lib-ver=").Append(LibVersion);
+          .Append(" lib-ver=").Append(LibVersion)
+          .Append(" io-thread=").Append(Connection?.LoopIndex ?? 0);
         return sb.ToString();
     }
 

@@ -15,11 +15,42 @@ namespace Estoraje.Server.Network;
 /// nothing (it reads until EAGAIN), a write system call per batch to the log, and its own queues and locks; here a
 /// readable socket gets one <c>read</c>, a reply one <c>send</c>, and a pass one write to the log.
 /// </para>
+/// <para>
+/// Balance: several loops share the connections by load, not by count. A lightly loaded server is best served by
+/// one thread: at one request in flight per client a pass finds one or two ready sockets, and a second loop would
+/// only sleep and wake as often again (on the 2-core benchmark machine, 12–19% more CPU per request than one loop).
+/// A busy one needs every core. So new connections go to the first light loop (loop 0 unless it is busy), a loop
+/// whose passes average <see cref="SpreadLoad"/> ready sockets or more hands a share of its connections to the
+/// lighter loops, and a loop light for a second while loop 0 is light too hands its connections back to loop 0.
+/// A connection moves between passes, when idle (<see cref="LoopConnection.TryMoveTo"/>).
+/// </para>
 /// </summary>
 internal sealed class EventLoop : IDisposable
 {
     private const int MaxEvents = 256;
     private const ulong WakeToken = ulong.MaxValue;
+
+    /// <summary>Average ready sockets per pass from which a loop hands connections to lighter loops.</summary>
+    internal const double SpreadLoad = 8;
+
+    /// <summary>Average ready sockets per pass under which a loop counts as light.</summary>
+    internal const double LightLoad = 4;
+
+    // A loop's load: the average ready sockets per pass over windows of this many milliseconds; a load older than
+    // StaleMs (no pass since) counts as none.
+    private const int WindowMs = 10;
+
+    // A loop hands connections out after this many heavy windows in a row: one heavy window alone is often a
+    // pause (a collection, the thread preempted) after which the ready sockets piled up.
+    private const int HeavyWindows = 5;
+    private const int StaleMs = 100;
+    private const int GatherAfterMs = 1000;
+
+    // After handing connections out, a loop waits this long (the others' loads take a window to show them) before
+    // it does again.
+    private const int SpreadEveryMs = 100;
+
+    private static long s_generation;
 
     [ThreadStatic]
     private static EventLoop? t_current;
@@ -38,9 +69,21 @@ internal sealed class EventLoop : IDisposable
     private List<LoopConnection> _committing = [];
     private List<LoopConnection> _released = [];
     private readonly IKeyValueStore _store;
+    private EventLoop[] _group;
+    private long _windowStart = Environment.TickCount64;
+    private int _windowEvents;
+    private int _windowPasses;
+    private double _load;
+    private long _loadAt;
+    private long _lightSince;
+    private long _spreadAt;
+    private int _heavyWindows;
+    private int _connections;
 
-    public EventLoop(string name, IKeyValueStore store, Action<Exception> report)
+    public EventLoop(int index, IKeyValueStore store, Action<Exception> report)
     {
+        Index = index;
+        _group = [this];
         _store = store;
         _report = report;
         _epoll = Libc.EpollCreate();
@@ -52,7 +95,7 @@ internal sealed class EventLoop : IDisposable
         var error = Libc.EpollControl(_epoll, Libc.EPOLL_CTL_ADD, _wake, Libc.EPOLLIN, WakeToken);
         if (error != 0)
             throw new IOException($"epoll_ctl failed: errno {error}");
-        _thread = new Thread(Run) { IsBackground = true, Name = name };
+        _thread = new Thread(Run) { IsBackground = true, Name = $"estoraje-loop-{index}" };
         _thread.Start();
     }
 
@@ -61,38 +104,80 @@ internal sealed class EventLoop : IDisposable
 
     public int Epoll => _epoll;
 
-    /// <summary>Takes over an accepted socket: from now on this loop reads it; its pipes are the connection's.</summary>
-    public LoopConnection Add(Socket socket, PipeOptions send, PipeOptions receive)
+    /// <summary>The loop's number in its group (CLIENT LIST's <c>io-thread</c>).</summary>
+    public int Index { get; }
+
+    /// <summary>Creates <paramref name="count"/> loops that balance their connections among themselves.</summary>
+    public static EventLoop[] CreateGroup(int count, IKeyValueStore store, Action<Exception> report)
+    {
+        var group = new EventLoop[count];
+        for (var i = 0; i < count; i++)
+            group[i] = new EventLoop(i, store, report);
+        foreach (var loop in group)
+            loop._group = group;
+        return group;
+    }
+
+    /// <summary>
+    /// Takes over an accepted socket, on the first light loop of the group (the least loaded if none is): from now on
+    /// that loop reads it; its pipes are the connection's.
+    /// </summary>
+    public static LoopConnection Add(EventLoop[] group, Socket socket, PipeOptions send, PipeOptions receive)
     {
         socket.NoDelay = true;
         socket.Blocking = false;
-        int slot;
-        LoopConnection connection;
-        lock (_slotsLock)
-        {
-            if (!_free.TryPop(out slot))
-            {
-                if (_used == _slots.Length)
-                    Array.Resize(ref _slots, _slots.Length * 2);
-                slot = _used++;
-            }
-
-            connection = new LoopConnection(this, socket, slot, send, receive);
-            _slots[slot] = connection;
-        }
-
+        var loop = Lightest(group);
+        var connection = new LoopConnection(loop, socket, send, receive);
+        loop.Adopt(connection);
         try
         {
             connection.Start();
         }
         catch
         {
-            Release(slot);
+            loop.Release(connection.Slot);
             throw;
         }
 
         return connection;
     }
+
+    /// <summary>Gives a connection a slot in this loop (and its epoll data); any thread.</summary>
+    internal void Adopt(LoopConnection connection)
+    {
+        lock (_slotsLock)
+        {
+            if (!_free.TryPop(out var slot))
+            {
+                if (_used == _slots.Length)
+                    Array.Resize(ref _slots, _slots.Length * 2);
+                slot = _used++;
+            }
+
+            _slots[slot] = connection;
+            _connections++;
+            connection.Assign(slot, (ulong)Interlocked.Increment(ref s_generation) << 32 | (uint)slot);
+        }
+    }
+
+    // The first loop that is light, or else the least loaded: a lightly loaded server keeps its connections on one loop.
+    private static EventLoop Lightest(EventLoop[] group)
+    {
+        var now = Environment.TickCount64;
+        var lightest = group[0];
+        foreach (var loop in group)
+        {
+            if (loop.LoadAt(now) < LightLoad)
+                return loop;
+            if (loop.LoadAt(now) < lightest.LoadAt(now))
+                lightest = loop;
+        }
+
+        return lightest;
+    }
+
+    // The load of the last window, or none if no pass ended one lately (an idle loop).
+    private double LoadAt(long now) => now - Volatile.Read(ref _loadAt) > StaleMs ? 0 : Volatile.Read(ref _load);
 
     /// <summary>
     /// Completes when the records appended so far are as durable as the store's policy promises. Called by a
@@ -123,6 +208,7 @@ internal sealed class EventLoop : IDisposable
         {
             _slots[slot] = null;
             _free.Push(slot);
+            _connections--;
         }
     }
 
@@ -179,11 +265,107 @@ internal sealed class EventLoop : IDisposable
                 {
                     _report(ex);
                 }
+
+                if (_group.Length > 1)
+                    Balance(ready);
             }
         }
         finally
         {
             NativeMemory.Free(events);
+        }
+    }
+
+    // Measures the load window by window and moves connections when it calls for it (see the class's remarks).
+    private void Balance(int ready)
+    {
+        if (ready > 0)
+        {
+            _windowEvents += ready;
+            _windowPasses++;
+        }
+
+        var now = Environment.TickCount64;
+        if (now - _windowStart < WindowMs)
+            return;
+        var load = _windowPasses == 0 ? 0 : (double)_windowEvents / _windowPasses;
+        _windowStart = now;
+        _windowEvents = 0;
+        _windowPasses = 0;
+        Volatile.Write(ref _load, load);
+        Volatile.Write(ref _loadAt, now);
+
+        _heavyWindows = load >= SpreadLoad ? _heavyWindows + 1 : 0;
+        if (load >= SpreadLoad)
+        {
+            _lightSince = 0;
+            if (_heavyWindows >= HeavyWindows && now - _spreadAt >= SpreadEveryMs)
+            {
+                _spreadAt = now;
+                Spread(now);
+            }
+        }
+        else if (load < LightLoad && Index != 0)
+        {
+            if (_lightSince == 0)
+                _lightSince = now;
+            else if (now - _lightSince >= GatherAfterMs && _group[0].LoadAt(now) < LightLoad)
+            {
+                _lightSince = 0;
+                MoveConnections(() => _group[0]);
+            }
+        }
+        else
+            _lightSince = 0;
+    }
+
+    // Hands connections to the loops that are not busy until each of them and this one serve as many.
+    private void Spread(long now)
+    {
+        var targets = _group.Where(loop => loop != this && loop.LoadAt(now) < SpreadLoad).ToArray();
+        if (targets.Length == 0)
+            return;
+        var counts = targets.Select(loop => Volatile.Read(ref loop._connections)).ToArray();
+        var share = (Volatile.Read(ref _connections) + counts.Sum() + targets.Length) / (targets.Length + 1);
+        var excess = Volatile.Read(ref _connections) - share;
+        MoveConnections(() =>
+        {
+            if (excess <= 0)
+                return null;
+            var fewest = Array.IndexOf(counts, counts.Min());
+            if (counts[fewest] >= share)
+                return null;
+            excess--;
+            counts[fewest]++;
+            return targets[fewest];
+        });
+    }
+
+    // Offers each connection of this loop to next() (null: no more), which is asked again after one that is busy
+    // (it stays).
+    private void MoveConnections(Func<EventLoop?> next)
+    {
+        List<LoopConnection> connections;
+        lock (_slotsLock)
+            connections = [.. _slots.Take(_used).OfType<LoopConnection>()];
+        EventLoop? to = null;
+        foreach (var connection in connections)
+        {
+            to ??= next();
+            if (to is null)
+                return;
+            try
+            {
+                if (connection.TryMoveTo(to))
+                    to = null;
+            }
+            catch (Exception ex)
+            {
+                // Out of both epoll sets: this connection is lost, the others go on.
+                _report(ex);
+                to = null;
+                Guarded(() => connection.Close(ex));
+            }
         }
     }
 

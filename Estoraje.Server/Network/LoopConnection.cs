@@ -17,17 +17,20 @@ namespace Estoraje.Server.Network;
 /// inline): one <c>send</c> of what was written; only when the socket's buffer is full does the rest wait for
 /// epoll to report it writable.
 /// </para>
+/// <para>
+/// Owner: one loop at a time serves the connection. A loop may hand it to another between its passes
+/// (<see cref="TryMoveTo"/>, when the loops rebalance); whatever must run on the owner's thread is posted to the
+/// owner at the time it runs (<see cref="PostToOwner"/>).
+/// </para>
 /// </summary>
 internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
 {
     private const int ReadSize = 16 * 1024;
 
-    private static long s_generation;
-
-    private readonly EventLoop _loop;
+    private volatile EventLoop _loop;
     private readonly Socket _socket;
     private readonly int _fd;
-    private readonly int _slot;
+    private int _slot;
     private readonly Pipe _receive;
     private readonly Pipe _send;
     private readonly Lock _lock = new();
@@ -37,20 +40,28 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     private uint _interest;
     private bool _closed;
     private ManualResetValueTaskSourceCore<bool> _commit;
+    private volatile bool _awaitingCommit;
 
-    public LoopConnection(EventLoop loop, Socket socket, int slot, PipeOptions send, PipeOptions receive)
+    public LoopConnection(EventLoop loop, Socket socket, PipeOptions send, PipeOptions receive)
     {
         _loop = loop;
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
-        _slot = slot;
-        Token = (ulong)Interlocked.Increment(ref s_generation) << 32 | (uint)slot;
         _receive = new Pipe(receive);
         _send = new Pipe(send);
     }
 
-    /// <summary>The epoll data of this connection: its slot and a generation, so a stale event for a reused slot is ignored.</summary>
-    public ulong Token { get; }
+    /// <summary>
+    /// The epoll data of this connection: its slot in its loop and a generation, so that a stale event for a
+    /// reused slot is ignored. Set by the loop that takes the connection.
+    /// </summary>
+    public ulong Token { get; private set; }
+
+    /// <summary>Its slot in its loop's table.</summary>
+    internal int Slot => _slot;
+
+    /// <summary>The index of the loop serving the connection now (CLIENT LIST's <c>io-thread</c>).</summary>
+    public int LoopIndex => _loop.Index;
 
     public PipeReader Input => _receive.Reader;
 
@@ -62,11 +73,13 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     internal ValueTask WaitForCommit()
     {
         _commit.Reset();
+        _awaitingCommit = true;
         return new ValueTask(this, _commit.Version);
     }
 
     internal void Committed(Exception? error)
     {
+        _awaitingCommit = false;
         if (error is null)
             _commit.SetResult(true);
         else
@@ -155,7 +168,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
             // The reader failed: nothing more to read for it.
         }
 
-        _loop.Post(() => EndReading(null));
+        PostToOwner(() => EndReading(null));
     }
 
     // Loop thread: end of stream, a read error, or the connection no longer reads.
@@ -205,7 +218,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         }
 
         await reader.CompleteAsync(error).ConfigureAwait(false);
-        _loop.Post(() => Close(error));
+        PostToOwner(() => Close(error));
     }
 
     // Sends what the socket takes now; returns the bytes sent. Any thread: the reference held on the socket's
@@ -272,7 +285,61 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     /// Closes the socket at once, dropping replies not yet sent (a killed or failed connection); a connection
     /// that ends normally is closed once its last replies are sent. Any thread.
     /// </summary>
-    public void Abort(Exception? error) => _loop.Post(() => Close(error));
+    public void Abort(Exception? error) => PostToOwner(() => Close(error));
+
+    // Runs an action of the owner's thread there: if the connection moved on before it ran, it follows. (The owner
+    // read on its own thread cannot change meanwhile: only the owner hands the connection on.)
+    private void PostToOwner(Action action)
+    {
+        var loop = _loop;
+        loop.Post(() =>
+        {
+            if (_loop == loop)
+                action();
+            else
+                PostToOwner(action);
+        });
+    }
+
+    /// <summary>Its loop took the connection: the slot it holds there and the epoll data of that slot.</summary>
+    internal void Assign(int slot, ulong token)
+    {
+        _slot = slot;
+        Token = token;
+    }
+
+    /// <summary>
+    /// Hands the connection to <paramref name="target"/> if it is idle between requests: reading, not waiting for
+    /// a commit or for the socket to take a send, not closing. Owner's thread, between passes; the socket leaves
+    /// this loop's epoll set before it joins the target's, so from then on only the target serves it.
+    /// </summary>
+    internal bool TryMoveTo(EventLoop target)
+    {
+        lock (_lock)
+        {
+            if (_closed || _awaitingCommit || _writable is not null || !_reading || _readingDone || _interest == 0)
+                return false;
+            var source = _loop;
+            var (oldSlot, oldToken) = (_slot, Token);
+            if (Libc.EpollControl(source.Epoll, Libc.EPOLL_CTL_DEL, _fd, 0, 0) != 0)
+                return false;
+            target.Adopt(this);
+            _loop = target;
+            var error = Libc.EpollControl(target.Epoll, Libc.EPOLL_CTL_ADD, _fd, _interest, Token);
+            if (error != 0)
+            {
+                target.Release(_slot);
+                _loop = source;
+                Assign(oldSlot, oldToken);
+                if (Libc.EpollControl(source.Epoll, Libc.EPOLL_CTL_ADD, _fd, _interest, Token) != 0)
+                    throw new IOException($"epoll_ctl failed: errno {error}");
+                return false;
+            }
+
+            source.Release(oldSlot);
+            return true;
+        }
+    }
 
     // Loop thread.
     internal void Close(Exception? error)

@@ -50,9 +50,7 @@ internal sealed partial class RespListener : BackgroundService
 
         if (_server.Options.EventLoops > 0 && EventLoop.Supported)
         {
-            _loops = new EventLoop[_server.Options.EventLoops];
-            for (var i = 0; i < _loops.Length; i++)
-                _loops[i] = new EventLoop($"estoraje-loop-{i}", _server.Store, ex => LogLoopFailure(ex));
+            _loops = EventLoop.CreateGroup(_server.Options.EventLoops, _server.Store, ex => LogLoopFailure(ex));
         }
 
         foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
@@ -88,10 +86,9 @@ internal sealed partial class RespListener : BackgroundService
         LogListening(endpoint, peerPort ? "peers" : "clients");
     }
 
-    // Accepted connections go to the event loops in turn.
+    // Accepted connections go to the least loaded event loop (see EventLoop).
     private async Task AcceptAsync(Socket listener, bool peerPort, PipeOptions send, PipeOptions receive)
     {
-        var next = 0;
         while (true)
         {
             Socket socket;
@@ -123,7 +120,7 @@ internal sealed partial class RespListener : BackgroundService
             try
             {
                 var remote = socket.RemoteEndPoint;
-                var connection = _loops[next++ % _loops.Length].Add(socket, send, receive);
+                var connection = EventLoop.Add(_loops, socket, send, receive);
                 _ = RunClientAsync(connection, connection, remote, peerPort);
             }
             catch (SocketException)
@@ -178,7 +175,7 @@ internal sealed partial class RespListener : BackgroundService
 
         var port = peerPort ? _server.Options.EffectivePeerPort : _server.Options.Port;
         var local = $"{_server.Options.Bind.Split(' ')[0]}:{port}";
-        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort, input);
+        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort, input) { Connection = connection };
         server.Clients[session.Id] = session;
         Exception? fault = null;
         try
