@@ -114,6 +114,15 @@ public interface IKeyValueStore : IDisposable
     ValueTask CommitAsync();
 
     /// <summary>
+    /// Makes every write made before the call as durable as <see cref="CommitAsync"/> does, on the calling thread:
+    /// for the log store under <c>appendfsync always</c>, the caller fsyncs (after an fsync already under way, if
+    /// that one does not cover its writes). An event loop that commits its pass's writes so blocks during the
+    /// fsync, as Redis's does, and its clients' requests meanwhile gather for the next pass's one fsync. The
+    /// caller must hold no lock of the store: connections released by the fsync may run their next batch here.
+    /// </summary>
+    void Commit();
+
+    /// <summary>
     /// Null while the store accepts writes; after a failed disk write, the reason (the store then refuses every
     /// write, as Redis refuses writes with <c>-MISCONF</c> after an AOF write error, until it is restarted).
     /// </summary>

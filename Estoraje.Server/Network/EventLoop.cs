@@ -1,8 +1,12 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.IO.Pipelines;
+using System.Numerics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Estoraje.Storage;
+using Microsoft.Win32.SafeHandles;
 
 namespace Estoraje.Server.Network;
 
@@ -20,8 +24,9 @@ namespace Estoraje.Server.Network;
 /// one thread: at one request in flight per client a pass finds one or two ready sockets, and a second loop would
 /// only sleep and wake as often again (on the 2-core benchmark machine, 12–19% more CPU per request than one loop).
 /// A busy one needs every core. So new connections go to the first light loop (loop 0 unless it is busy), a loop
-/// whose passes average <see cref="SpreadLoad"/> ready sockets or more hands a share of its connections to the
-/// lighter loops, and a loop light for a second while loop 0 is light too hands its connections back to loop 0.
+/// whose passes average <see cref="SpreadLoad"/> requests or more while its thread is busy hands a share of its
+/// connections to the lighter loops, and a loop light for a second while loop 0 is light too hands its connections
+/// back to loop 0.
 /// A connection moves between passes, when idle (<see cref="LoopConnection.TryMoveTo"/>).
 /// </para>
 /// </summary>
@@ -30,19 +35,36 @@ internal sealed class EventLoop : IDisposable
     private const int MaxEvents = 256;
     private const ulong WakeToken = ulong.MaxValue;
 
-    /// <summary>Average ready sockets per pass from which a loop hands connections to lighter loops.</summary>
-    internal const double SpreadLoad = 8;
+    /// <summary>
+    /// Average requests per pass from which a loop whose thread is also busy (<see cref="BusyShare"/>) hands
+    /// connections to lighter loops. Not ready sockets: at one request in flight per client, clients fall into step
+    /// (a pass serves them all, they all send again at once) and passes find dozens of ready sockets for a while,
+    /// with a request each; 16-deep pipelines from 50 clients make passes of about 800 requests.
+    /// </summary>
+    internal const double SpreadLoad = 128;
 
-    /// <summary>Average ready sockets per pass under which a loop counts as light.</summary>
-    internal const double LightLoad = 4;
+    /// <summary>
+    /// Share of the time a loop's thread runs or waits to run (its CPU time and run-queue wait, from
+    /// <c>/proc/thread-self/schedstat</c>) from which it counts as busy. Full passes alone do not make a loop busy:
+    /// under appendfsync always a loop blocked in its fsync finds every client ready after it, but a second loop
+    /// would only wait for the same disk. The wait counts: on a machine whose cores are all taken, a loop that could
+    /// use more CPU gets less, not more.
+    /// </summary>
+    internal const double BusyShare = 0.9;
+
+    /// <summary>Average requests per pass, or share of the time running, under which a loop counts as light.</summary>
+    internal const double LightLoad = 32;
+
+    internal const double LightShare = 0.5;
 
     // A loop's load: the average ready sockets per pass over windows of this many milliseconds; a load older than
     // StaleMs (no pass since) counts as none.
     private const int WindowMs = 10;
 
-    // A loop hands connections out after this many heavy windows in a row: one heavy window alone is often a
-    // pause (a collection, the thread preempted) after which the ready sockets piled up.
-    private const int HeavyWindows = 5;
+    // A loop hands connections out once HeavyWindows of its last RecentWindows windows were heavy: a heavy window
+    // here and there is a pause (a collection, the thread preempted, a slow write) after which ready sockets piled up.
+    private const int RecentWindows = 9;
+    private const int HeavyWindows = 7;
     private const int StaleMs = 100;
     private const int GatherAfterMs = 1000;
 
@@ -71,13 +93,18 @@ internal sealed class EventLoop : IDisposable
     private readonly IKeyValueStore _store;
     private EventLoop[] _group;
     private long _windowStart = Environment.TickCount64;
-    private int _windowEvents;
+    private long _windowWall;
+    private long _windowRunning;
+    private SafeFileHandle? _schedstat;
+    private readonly byte[] _schedstatBuffer = new byte[64];
+    private bool _schedstatMissing;
+    private int _windowRequests;
     private int _windowPasses;
     private double _load;
     private long _loadAt;
     private long _lightSince;
     private long _spreadAt;
-    private int _heavyWindows;
+    private int _recentHeavy; // a bit per recent window, the latest lowest
     private int _connections;
 
     public EventLoop(int index, IKeyValueStore store, Action<Exception> report)
@@ -193,6 +220,9 @@ internal sealed class EventLoop : IDisposable
         return connection.WaitForCommit();
     }
 
+    /// <summary>Counts requests served for the load (from the connection's batch; a count lost to a race only blurs it).</summary>
+    internal void Served(long requests) => _windowRequests += (int)requests;
+
     /// <summary>Runs <paramref name="action"/> on the loop's thread, soon.</summary>
     public void Post(Action action)
     {
@@ -267,45 +297,49 @@ internal sealed class EventLoop : IDisposable
                 }
 
                 if (_group.Length > 1)
-                    Balance(ready);
+                    Balance(ready > 0);
             }
         }
         finally
         {
             NativeMemory.Free(events);
+            _schedstat?.Dispose();
         }
     }
 
     // Measures the load window by window and moves connections when it calls for it (see the class's remarks).
-    private void Balance(int ready)
+    private void Balance(bool pass)
     {
-        if (ready > 0)
-        {
-            _windowEvents += ready;
+        if (pass)
             _windowPasses++;
-        }
 
         var now = Environment.TickCount64;
         if (now - _windowStart < WindowMs)
             return;
-        var load = _windowPasses == 0 ? 0 : (double)_windowEvents / _windowPasses;
+        var load = _windowPasses == 0 ? 0 : (double)_windowRequests / _windowPasses;
+        var (wall, running) = (Stopwatch.GetTimestamp(), RunningNanoseconds());
+        var busy = running < 0 ? 1 : (running - _windowRunning) / (Stopwatch.GetElapsedTime(_windowWall, wall).TotalMilliseconds * 1e6);
         _windowStart = now;
-        _windowEvents = 0;
+        _windowRequests = 0;
         _windowPasses = 0;
-        Volatile.Write(ref _load, load);
+        (_windowWall, _windowRunning) = (wall, running);
+        var heavy = load >= SpreadLoad && busy >= BusyShare;
+        var light = load < LightLoad || busy < LightShare;
+        // What the others see: a loop that is not busy shows as light whatever its passes hold.
+        Volatile.Write(ref _load, busy < LightShare ? 0 : load);
         Volatile.Write(ref _loadAt, now);
 
-        _heavyWindows = load >= SpreadLoad ? _heavyWindows + 1 : 0;
-        if (load >= SpreadLoad)
+        _recentHeavy = (_recentHeavy << 1 | (heavy ? 1 : 0)) & ((1 << RecentWindows) - 1);
+        if (heavy)
         {
             _lightSince = 0;
-            if (_heavyWindows >= HeavyWindows && now - _spreadAt >= SpreadEveryMs)
+            if (BitOperations.PopCount((uint)_recentHeavy) >= HeavyWindows && now - _spreadAt >= SpreadEveryMs)
             {
                 _spreadAt = now;
                 Spread(now);
             }
         }
-        else if (load < LightLoad && Index != 0)
+        else if (light && Index != 0)
         {
             if (_lightSince == 0)
                 _lightSince = now;
@@ -317,6 +351,31 @@ internal sealed class EventLoop : IDisposable
         }
         else
             _lightSince = 0;
+    }
+
+    // Nanoseconds this thread has run or waited to run since it started (-1 where the kernel does not say).
+    private long RunningNanoseconds()
+    {
+        if (_schedstatMissing)
+            return -1;
+        try
+        {
+            _schedstat ??= File.OpenHandle("/proc/thread-self/schedstat");
+            var n = RandomAccess.Read(_schedstat, _schedstatBuffer, 0);
+            var fields = _schedstatBuffer.AsSpan(0, n);
+            var space = fields.IndexOf((byte)' ');
+            var second = fields[(space + 1)..];
+            var end = second.IndexOf((byte)' ');
+            if (space > 0 && end > 0 && Utf8Parser.TryParse(fields[..space], out long cpu, out _) &&
+                Utf8Parser.TryParse(second[..end], out long wait, out _))
+                return cpu + wait;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _schedstatMissing = true;
+        }
+
+        return -1;
     }
 
     // Hands connections to the loops that are not busy until each of them and this one serve as many.
@@ -389,8 +448,9 @@ internal sealed class EventLoop : IDisposable
         }
     }
 
-    // The end of a pass: one commit for every batch that wrote, then their replies (the continuations run here,
-    // each in turn: a task's continuations after its first would go to the thread pool).
+    // The end of a pass: one commit for every batch that wrote, on this thread (under appendfsync always the loop
+    // blocks in the fsync, as Redis's), then their replies (the continuations run here, each in turn: a task's
+    // continuations after its first would go to the thread pool). A failed commit fails each of them.
     private void Commit()
     {
         if (_committing.Count == 0)
@@ -398,46 +458,27 @@ internal sealed class EventLoop : IDisposable
         var waiting = _committing;
         _committing = _released;
         _released = waiting;
-        ValueTask commit;
-        try
-        {
-            commit = _store.CommitAsync();
-        }
-        catch (Exception ex)
-        {
-            commit = ValueTask.FromException(ex);
-        }
-
-        // Every path empties the list: a connection left in it would be released again by a later pass, before
-        // the commit it then waits for.
-        if (commit.IsCompletedSuccessfully)
-            Committed(waiting, null);
-        else
-            _ = CommittedAfter(commit, [.. waiting]);
-        waiting.Clear();
-    }
-
-    private static void Committed(List<LoopConnection> waiting, Exception? error)
-    {
-        foreach (var connection in waiting)
-            connection.Committed(error);
-    }
-
-    // Under appendfsync always the store's syncer completes the commit and runs the replies itself; a failed
-    // commit completes here at once.
-    private static async Task CommittedAfter(ValueTask commit, List<LoopConnection> waiting)
-    {
         Exception? error = null;
         try
         {
-            await commit.ConfigureAwait(false);
+            _store.Commit();
         }
         catch (Exception ex)
         {
             error = ex;
         }
 
-        Committed(waiting, error);
+        try
+        {
+            foreach (var connection in waiting)
+                connection.Committed(error);
+        }
+        finally
+        {
+            // A connection left in the list would be released again by a later pass, before the commit it then
+            // waits for.
+            waiting.Clear();
+        }
     }
 
     // Stops the thread. The epoll and eventfd descriptors stay open until the process exits: a connection closing

@@ -67,6 +67,9 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
 
     public PipeWriter Output => _send.Writer;
 
+    /// <summary>Counts the requests of a batch toward its loop's load (see <see cref="EventLoop"/>).</summary>
+    public void Served(long requests) => _loop.Served(requests);
+
     /// <summary>Completes when the batch's writes are as durable as the store promises (see <see cref="EventLoop"/>).</summary>
     public ValueTask CommitAsync() => _loop.CommitAsync(this);
 

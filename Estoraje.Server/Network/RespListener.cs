@@ -191,7 +191,9 @@ internal sealed partial class RespListener : BackgroundService
                     session.LastInteraction = server.NowMs;
                 // The batch runs synchronously; commands for other nodes are sent as they come (pipelined)
                 // and their replies, with every reply after them, are written in request order once here.
+                var commands = session.Counters.Commands;
                 ProcessBatch(session, ref buffer);
+                connection?.Served(session.Counters.Commands - commands);
                 session.WaitChain = null;
                 if (session.Deferring)
                 {

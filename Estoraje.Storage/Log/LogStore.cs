@@ -455,6 +455,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     public ValueTask CommitAsync() => _writer?.CommitAsync() ?? ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    public void Commit() => _writer?.Commit();
+
+    /// <inheritdoc />
     public SlotDigest GetSlotDigest(int slot)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);

@@ -32,6 +32,9 @@ internal sealed class LogWriter : IDisposable
     private readonly Thread? _syncer;
     private readonly AutoResetEvent _wake = new(false);
     private readonly Lock _waitersLock = new();
+
+    // Held by whoever fsyncs under Always: the syncer, or a committer doing it itself (TryCommit).
+    private readonly Lock _syncLock = new();
     private readonly List<(long Position, TaskCompletionSource Done)> _waiters = [];
     private Segment?[] _segments;
     private Segment _active;
@@ -180,12 +183,7 @@ internal sealed class LogWriter : IDisposable
         var position = AppendedPosition;
         if (_policy != FsyncPolicy.Always)
         {
-            if (Interlocked.Read(ref _written) < position)
-            {
-                lock (_lock)
-                    WriteBufferLocked();
-            }
-
+            WriteThrough(position);
             return ValueTask.CompletedTask;
         }
 
@@ -204,6 +202,49 @@ internal sealed class LogWriter : IDisposable
 
         _wake.Set();
         return new ValueTask(done.Task);
+    }
+
+    /// <summary>
+    /// Makes every record appended before the call as durable as <see cref="CommitAsync"/> does, on this thread:
+    /// under <see cref="FsyncPolicy.Always"/> by an fsync of its own, after the one under way if that does not
+    /// cover them. Waiters the fsync covers are released, their continuations run here: the caller holds no lock.
+    /// </summary>
+    public void Commit()
+    {
+        var position = AppendedPosition;
+        if (_policy != FsyncPolicy.Always)
+        {
+            WriteThrough(position);
+            return;
+        }
+
+        if (SyncedPosition >= position)
+            return;
+        ThrowIfFailed();
+        try
+        {
+            lock (_syncLock)
+            {
+                if (SyncedPosition < position)
+                    SyncActiveLocked();
+            }
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+        {
+            Fail(ex);
+            throw;
+        }
+
+        ReleaseWaiters(SyncedPosition, inline: true);
+    }
+
+    // Hands the buffer to the OS unless what is written already reaches the position.
+    private void WriteThrough(long position)
+    {
+        if (Interlocked.Read(ref _written) >= position)
+            return;
+        lock (_lock)
+            WriteBufferLocked();
     }
 
     /// <summary>Writes and fsyncs everything appended (clean shutdown, FLUSHALL).</summary>
@@ -372,23 +413,9 @@ internal sealed class LogWriter : IDisposable
 
             try
             {
-                long target;
-                Segment segment;
-                lock (_lock)
-                {
-                    WriteBufferLocked();
-                    target = Interlocked.Read(ref _written);
-                    segment = _active;
-                }
-
-                if (target > SyncedPosition)
-                {
-                    DataSync.Flush(segment.Handle);
-                    Interlocked.Increment(ref _fsyncs);
-                    InterlockedMax(ref _synced, target);
-                }
-
-                ReleaseWaiters(SyncedPosition);
+                lock (_syncLock)
+                    SyncActiveLocked();
+                ReleaseWaiters(SyncedPosition, inline: true);
             }
             catch (Exception ex) when (ex is IOException or ObjectDisposedException)
             {
@@ -398,9 +425,29 @@ internal sealed class LogWriter : IDisposable
         }
     }
 
-    // Only the syncer runs the continuations inline: Sync and StartOver are called under store locks (FLUSHALL
-    // holds every shard's), where a connection's next batch must not run; they hand theirs to the thread pool.
-    private void ReleaseWaiters(long synced)
+    // Writes the buffer and fsyncs the active segment (under _syncLock).
+    private void SyncActiveLocked()
+    {
+        long target;
+        Segment segment;
+        lock (_lock)
+        {
+            WriteBufferLocked();
+            target = Interlocked.Read(ref _written);
+            segment = _active;
+        }
+
+        if (target > SyncedPosition)
+        {
+            DataSync.Flush(segment.Handle);
+            Interlocked.Increment(ref _fsyncs);
+            InterlockedMax(ref _synced, target);
+        }
+    }
+
+    // The syncer and TryCommit run the continuations inline: Sync and StartOver are called under store locks
+    // (FLUSHALL holds every shard's), where a connection's next batch must not run; they hand theirs to the thread pool.
+    private void ReleaseWaiters(long synced, bool inline = false)
     {
         List<TaskCompletionSource>? released = null;
         lock (_waitersLock)
@@ -419,7 +466,6 @@ internal sealed class LogWriter : IDisposable
         // Outside the lock: each completion runs its connection's continuation here, which may commit again.
         if (released is not null)
         {
-            var inline = Thread.CurrentThread == _syncer;
             foreach (var done in released)
             {
                 if (inline)

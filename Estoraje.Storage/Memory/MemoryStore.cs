@@ -350,6 +350,11 @@ public sealed class MemoryStore : IKeyValueStore
     public ValueTask CommitAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    public void Commit()
+    {
+    }
+
+    /// <inheritdoc />
     public bool KeepsTombstones => false;
 
     /// <inheritdoc />

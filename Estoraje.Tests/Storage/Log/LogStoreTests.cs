@@ -348,6 +348,34 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public void Commit_under_always_fsyncs_on_the_calling_thread_once_for_what_was_appended()
+    {
+        using var store = Open(fsync: FsyncPolicy.Always);
+        for (var i = 0; i < 10; i++)
+            Set(store, $"k{i}", "v");
+        var position = store.AppendedBytes;
+        var before = store.FsyncCount;
+
+        store.Commit();
+
+        Assert.True(store.SyncedBytes >= position);
+        Assert.Equal(1, store.FsyncCount - before);
+        store.Commit();
+        Assert.Equal(1, store.FsyncCount - before);
+    }
+
+    [Fact]
+    public void Commit_on_the_calling_thread_under_everysec_hands_records_to_the_os()
+    {
+        using var store = Open(fsync: FsyncPolicy.EverySecond);
+        Set(store, "k", "v");
+
+        store.Commit();
+
+        Assert.Equal(RecordFormat.RecordSize(1, 1), new FileInfo(LastSegment()).Length);
+    }
+
+    [Fact]
     public void Commit_under_everysec_hands_records_to_the_os_before_returning()
     {
         using var store = Open(fsync: FsyncPolicy.EverySecond);
