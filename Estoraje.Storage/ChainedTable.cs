@@ -96,6 +96,51 @@ internal abstract class ChainedTable<TEntry>
     /// <summary>The first entry of the chain of <paramref name="hash"/>'s bucket, or -1.</summary>
     protected int Head(int hash) => _buckets[hash & (_buckets.Length - 1)] - 1;
 
+    // Prefetching (LogStore.Prefetch): read without the shard's lock, so every index is checked against the array
+    // it indexes, as read now; a table changing meanwhile makes the hint useless, never the read unsafe.
+
+    /// <summary>Prefetches the bucket of <paramref name="hash"/>.</summary>
+    public void PrefetchBucket(int hash)
+    {
+        var buckets = _buckets;
+        CacheLines.Prefetch(ref buckets[hash & (buckets.Length - 1)]);
+    }
+
+    /// <summary>Reads the bucket of <paramref name="hash"/> (prefetched before) and prefetches its first entry; returns its index or -1.</summary>
+    public int PrefetchHead(int hash)
+    {
+        var buckets = _buckets;
+        var index = buckets[hash & (buckets.Length - 1)] - 1;
+        if (index >= 0 && TryPeek(index, out _, prefetch: true))
+            return index;
+        return -1;
+    }
+
+    /// <summary>A copy of the entry at <paramref name="index"/> read without the lock, if the index is in range now.</summary>
+    protected bool TryPeek(int index, out TEntry entry, bool prefetch = false)
+    {
+        var pages = _pages;
+        var page = (uint)(index >> PageBits) < (uint)pages.Length ? pages[index >> PageBits] : null;
+        var offset = index & PageMask;
+        if (page is null || offset >= page.Length)
+        {
+            entry = default;
+            return false;
+        }
+
+        if (prefetch)
+        {
+            CacheLines.Prefetch(ref page[offset], Unsafe.SizeOf<TEntry>());
+            entry = default;
+        }
+        else
+        {
+            entry = page[offset];
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// The first entry of the chain of the bucket at SCAN <paramref name="cursor"/>, or -1; <paramref name="next"/>
     /// is the cursor that follows it (0 when the walk is over).

@@ -114,6 +114,14 @@ public interface IKeyValueStore : IDisposable
     ValueTask CommitAsync();
 
     /// <summary>
+    /// A hint that reads or writes of these keys (<paramref name="keys"/>, ranges of <paramref name="data"/>) follow
+    /// soon: the store may start loading what their lookups will touch, all of them at once (for the log store: the
+    /// buckets, entries, keys and cached values, in stages, so that their cache misses overlap instead of each
+    /// waiting for the last). Changes nothing.
+    /// </summary>
+    void Prefetch(ReadOnlySpan<byte> data, ReadOnlySpan<Range> keys);
+
+    /// <summary>
     /// Makes every write made before the call as durable as <see cref="CommitAsync"/> does, on the calling thread:
     /// for the log store under <c>appendfsync always</c>, the caller fsyncs (after an fsync already under way, if
     /// that one does not cover its writes). An event loop that commits its pass's writes so blocks during the

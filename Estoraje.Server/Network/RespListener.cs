@@ -269,16 +269,47 @@ internal sealed partial class RespListener : BackgroundService
     }
 
     // Runs the complete requests of the buffer; those for other nodes are sent and their replies deferred.
+    private const int PrefetchDepth = 16;
+
+    // Pipelined requests: tells the store which keys the next PrefetchDepth requests will look up (their first key,
+    // for the commands that have one first), so that it loads them all at once (IKeyValueStore.Prefetch). Returns
+    // how many requests that looked at, at least one: the next look is after them.
+    private static int Prefetch(ClientSession session, in ReadOnlySequence<byte> buffer)
+    {
+        if (!buffer.IsSingleSegment)
+            return PrefetchDepth;
+        var data = buffer.FirstSpan;
+        Span<Range> names = stackalloc Range[PrefetchDepth];
+        Span<Range> firsts = stackalloc Range[PrefetchDepth];
+        var count = RequestScanner.Scan(data, names, firsts);
+        if (count < 2)
+            return 1;
+        var keys = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (firsts[i].End.Value > firsts[i].Start.Value && session.Server.Commands.Find(data[names[i]]) is { FirstKey: 1 })
+                firsts[keys++] = firsts[i];
+        }
+
+        if (keys > 1)
+            session.Store.Prefetch(data, firsts[..keys]);
+        return count;
+    }
+
     private static void ProcessBatch(ClientSession session, ref ReadOnlySequence<byte> buffer)
     {
         var parser = session.Parser;
         var table = session.Server.Commands;
         var router = session.Server.Router;
+        var prefetched = 0;
         while (!session.CloseAfterReply)
         {
+            if (prefetched == 0)
+                prefetched = Prefetch(session, buffer);
             var status = parser.TryParse(ref buffer, out var request);
             if (status == ParseStatus.Done)
             {
+                prefetched--;
                 // Messages published before this command ran reach the client before its reply.
                 if (session.PubSub is { HasPending: true } subscriber)
                     subscriber.Drain(session.Writer);

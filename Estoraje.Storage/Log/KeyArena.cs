@@ -88,6 +88,17 @@ internal sealed class KeyArena
         return bytes.AsSpan(offset + n, length);
     }
 
+    /// <summary>Prefetches the key behind <paramref name="handle"/>, read without the lock (see <see cref="ChainedTable{TEntry}.PrefetchBucket"/>).</summary>
+    public void Prefetch(uint handle)
+    {
+        var chunks = _chunks;
+        var chunk = handle >> ChunkBits;
+        var bytes = chunk < (uint)chunks.Length ? chunks[chunk] : null;
+        var offset = (int)(handle & OffsetMask);
+        if (bytes is not null && offset < bytes.Length)
+            CacheLines.Prefetch(ref bytes[offset], Math.Min(32, bytes.Length - offset));
+    }
+
     /// <summary>Gives up the key behind <paramref name="handle"/>.</summary>
     public void Free(uint handle)
     {

@@ -208,8 +208,10 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
     }
 
     /// <summary>
-    /// The cached value of an entry and its node, or null: the read path (see <see cref="_cacheValues"/>). A node
-    /// dropped but still linked has no value, so the two are checked to agree.
+    /// The cached value of an entry and its node, or null: the read path (see <see cref="_cacheValues"/>). The value
+    /// comes from the slot table, not from the node: every path that takes a node's value (eviction, drop) unlinks it
+    /// from its entry under the same lock, so a linked node always holds the value beside it, and the read does not
+    /// wait for the node's cache line.
     /// </summary>
     public byte[]? CachedValueAt(int index, out CacheNode? node)
     {
@@ -220,9 +222,39 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
             return null;
         }
 
-        var value = _cacheValues[slot];
         node = _cacheNodes[slot];
-        return value is not null && ReferenceEquals(node!.Value, value) ? value : null;
+        var value = _cacheValues[slot];
+        Debug.Assert(ReferenceEquals(node!.Value, value), "A linked node holds the value beside it.");
+        return value;
+    }
+
+    /// <summary>
+    /// Reads the entry at <paramref name="index"/> (prefetched before) without the lock and, if it is the key of
+    /// <paramref name="hash"/>'s, prefetches its key and its cache slot; returns its cache slot (0: none).
+    /// </summary>
+    public int PrefetchKeyAndSlot(int index, int hash)
+    {
+        if (!TryPeek(index, out var e) || e.Hash != hash || !e.IsUsed)
+            return 0;
+        _arena.Prefetch(e.Key);
+        var slot = e.CacheSlot;
+        var values = _cacheValues;
+        var nodes = _cacheNodes;
+        if (slot <= 0 || slot >= values.Length || slot >= nodes.Length)
+            return 0;
+        CacheLines.Prefetch(ref values[slot]);
+        CacheLines.Prefetch(ref nodes[slot]);
+        return slot;
+    }
+
+    /// <summary>Prefetches the cached value of a slot (read without the lock).</summary>
+    public void PrefetchCached(int slot)
+    {
+        var values = _cacheValues;
+        if (slot >= values.Length)
+            return;
+        if (values[slot] is { Length: > 0 } value)
+            CacheLines.Prefetch(ref MemoryMarshal.GetArrayDataReference(value), Math.Min(value.Length, 128));
     }
 
     /// <summary>Takes the new value of an entry's node after the cache replaced it in place.</summary>

@@ -458,6 +458,33 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     public void Commit() => _writer?.Commit();
 
     /// <inheritdoc />
+    /// <remarks>Reads the tables without their locks (see <see cref="ChainedTable{TEntry}.PrefetchBucket"/>).</remarks>
+    public void Prefetch(ReadOnlySpan<byte> data, ReadOnlySpan<Range> keys)
+    {
+        const int Max = 32;
+        var n = Math.Min(keys.Length, Max);
+        Span<int> shards = stackalloc int[n];
+        Span<int> hashes = stackalloc int[n];
+        Span<int> found = stackalloc int[n];
+        for (var k = 0; k < n; k++)
+        {
+            var (shard, _, hash) = Locate(data[keys[k]]);
+            (shards[k], hashes[k]) = (shard, hash);
+            _tables[shard].PrefetchBucket(hash);
+        }
+
+        for (var k = 0; k < n; k++)
+            found[k] = _tables[shards[k]].PrefetchHead(hashes[k]);
+        for (var k = 0; k < n; k++)
+            found[k] = found[k] < 0 ? 0 : _tables[shards[k]].PrefetchKeyAndSlot(found[k], hashes[k]);
+        for (var k = 0; k < n; k++)
+        {
+            if (found[k] > 0)
+                _tables[shards[k]].PrefetchCached(found[k]);
+        }
+    }
+
+    /// <inheritdoc />
     public SlotDigest GetSlotDigest(int slot)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(slot);

@@ -350,6 +350,12 @@ public sealed class MemoryStore : IKeyValueStore
     public ValueTask CommitAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    /// <remarks>Not done here: the memory store's keys are objects all over the heap, not a few arrays.</remarks>
+    public void Prefetch(ReadOnlySpan<byte> data, ReadOnlySpan<Range> keys)
+    {
+    }
+
+    /// <inheritdoc />
     public void Commit()
     {
     }

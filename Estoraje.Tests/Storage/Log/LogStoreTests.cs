@@ -348,6 +348,50 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Prefetch_reads_the_tables_without_locks_safely_while_they_grow_shrink_and_evict()
+    {
+        // Prefetch reads entries, buckets, keys and cache slots without the shards' locks: while writers add and
+        // remove keys (buckets double and halve, entries re-lay out, the arena compacts, the small cache evicts),
+        // it must never throw nor change what the store holds.
+        using var store = Open(cacheBytes: 64 * 1024);
+        var keys = Enumerable.Range(0, 4000).Select(i => Encoding.ASCII.GetBytes($"prefetch:{i}")).ToArray();
+        var data = keys.SelectMany(k => k).ToArray();
+        var ranges = new List<Range>();
+        for (int i = 0, offset = 0; i < keys.Length; offset += keys[i].Length, i++)
+            ranges.Add(new Range(offset, offset + keys[i].Length));
+
+        using var stop = new CancellationTokenSource();
+        var writer = Task.Run(() =>
+        {
+            var random = new Random(7);
+            for (var round = 0; round < 6; round++)
+            {
+                foreach (var key in keys)
+                {
+                    var value = new byte[random.Next(1, 300)];
+                    store.SetString(key, value, value.Length, 0);
+                }
+                foreach (var key in keys.Where((_, i) => i % 8 != round))
+                    store.Remove(key);
+            }
+
+            stop.Cancel();
+        });
+        var prefetches = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            for (var i = 0; i + 16 <= ranges.Count; i += 16)
+                store.Prefetch(data, ranges.GetRange(i, 16).ToArray());
+            prefetches++;
+        }
+
+        await writer;
+        Assert.True(prefetches > 0);
+        for (var i = 0; i < keys.Length; i++)
+            Assert.Equal(i % 8 == 5, store.TryGet(keys[i], out _));
+    }
+
+    [Fact]
     public void Commit_under_always_fsyncs_on_the_calling_thread_once_for_what_was_appended()
     {
         using var store = Open(fsync: FsyncPolicy.Always);
