@@ -271,9 +271,10 @@ internal sealed partial class RespListener : BackgroundService
     // Runs the complete requests of the buffer; those for other nodes are sent and their replies deferred.
     private const int PrefetchDepth = 16;
 
-    // Pipelined requests: tells the store which keys the next PrefetchDepth requests will look up (their first key,
-    // for the commands that have one first), so that it loads them all at once (IKeyValueStore.Prefetch). Returns
-    // how many requests that looked at, at least one: the next look is after them.
+    // Pipelined requests: tells the store which keys the next PrefetchDepth requests will look up, so that it loads
+    // them all at once (IKeyValueStore.Prefetch). The first argument of every request that has one: most commands'
+    // first key, and a hint wasted on the others (CONFIG GET's parameter, PUBLISH's channel) costs less than looking
+    // every command up twice. Returns how many requests that looked at, at least one: the next look is after them.
     private static int Prefetch(ClientSession session, in ReadOnlySequence<byte> buffer)
     {
         if (!buffer.IsSingleSegment)
@@ -287,7 +288,7 @@ internal sealed partial class RespListener : BackgroundService
         var keys = 0;
         for (var i = 0; i < count; i++)
         {
-            if (firsts[i].End.Value > firsts[i].Start.Value && session.Server.Commands.Find(data[names[i]]) is { FirstKey: 1 })
+            if (firsts[i].End.Value > firsts[i].Start.Value)
                 firsts[keys++] = firsts[i];
         }
 
