@@ -247,14 +247,17 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
         return slot;
     }
 
-    /// <summary>Prefetches the cached value of a slot (read without the lock).</summary>
+    /// <summary>Prefetches the cached value of a slot (read without the lock) and its node, whose frequency a hit bumps.</summary>
     public void PrefetchCached(int slot)
     {
         var values = _cacheValues;
-        if (slot >= values.Length)
+        var nodes = _cacheNodes;
+        if (slot >= values.Length || slot >= nodes.Length)
             return;
         if (values[slot] is { Length: > 0 } value)
             CacheLines.Prefetch(ref MemoryMarshal.GetArrayDataReference(value), Math.Min(value.Length, 128));
+        if (nodes[slot] is { } node)
+            CacheLines.Prefetch(ref node.Frequency);
     }
 
     /// <summary>Takes the new value of an entry's node after the cache replaced it in place.</summary>

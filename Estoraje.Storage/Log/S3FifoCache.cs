@@ -24,8 +24,11 @@ internal sealed class CacheNode
     /// <summary>Bytes charged to the budget: the value's array and the node's own overhead.</summary>
     public int Charge { get; set; }
 
-    /// <summary>Accesses since insertion or the last second chance, capped at 3 (two bits in the paper).</summary>
-    public byte Frequency { get; set; }
+    /// <summary>
+    /// Accesses since insertion or the last second chance, capped at 3 (two bits in the paper). A field, so that a
+    /// pipelined read can prefetch the line a hit will bump (<see cref="KeyDirectory.PrefetchCached"/>).
+    /// </summary>
+    public byte Frequency;
 
     public bool InMain { get; set; }
 }
