@@ -15,6 +15,8 @@ namespace Estoraje.Storage.Log;
 /// one syncer thread writes the buffer, fsyncs once, and releases every waiter at or below the synced
 /// position. Writers that arrive during an fsync are covered by the next one, so the fsync rate is bounded
 /// by the disk, not by the number of writers, and a connection that pipelines many writes waits once.
+/// An event loop commits its pass with <see cref="Commit"/> instead: it fsyncs on its own thread, as Redis's
+/// loop does, and its clients' requests gather meanwhile for its next pass.
 /// Under <see cref="FsyncPolicy.EverySecond"/> and <see cref="FsyncPolicy.No"/> a commit only writes the
 /// buffer to the OS (a crash of the process then loses nothing acknowledged); the syncer fsyncs every second
 /// for EverySecond.
@@ -33,7 +35,7 @@ internal sealed class LogWriter : IDisposable
     private readonly AutoResetEvent _wake = new(false);
     private readonly Lock _waitersLock = new();
 
-    // Held by whoever fsyncs under Always: the syncer, or a committer doing it itself (TryCommit).
+    // Held by whoever fsyncs under Always: the syncer, or a committer doing it itself (Commit).
     private readonly Lock _syncLock = new();
     private readonly List<(long Position, TaskCompletionSource Done)> _waiters = [];
     private Segment?[] _segments;
@@ -445,7 +447,7 @@ internal sealed class LogWriter : IDisposable
         }
     }
 
-    // The syncer and TryCommit run the continuations inline: Sync and StartOver are called under store locks
+    // The syncer and Commit run the continuations inline: Sync and StartOver are called under store locks
     // (FLUSHALL holds every shard's), where a connection's next batch must not run; they hand theirs to the thread pool.
     private void ReleaseWaiters(long synced, bool inline = false)
     {
