@@ -5,6 +5,7 @@ using System.IO.Pipelines;
 using System.Numerics;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
+using Estoraje.Resp;
 using Estoraje.Storage;
 using Microsoft.Win32.SafeHandles;
 
@@ -91,6 +92,15 @@ internal sealed class EventLoop : IDisposable
     private List<LoopConnection> _committing = [];
     private List<LoopConnection> _released = [];
     private readonly IKeyValueStore _store;
+
+    // What the connections read in a pass of several ready sockets brought (see RunReceived): the connections,
+    // and the first key of each, copied.
+    private const int PassKeys = 64;
+    private readonly List<LoopConnection> _received = [];
+    private readonly byte[] _passKeyBytes = new byte[4096];
+    private readonly Range[] _passKeyRanges = new Range[PassKeys];
+    private int _passKeys;
+    private int _passKeyLength;
     private EventLoop[] _group;
     private long _windowStart = Environment.TickCount64;
     private long _windowWall;
@@ -261,6 +271,9 @@ internal sealed class EventLoop : IDisposable
                     return;
                 }
 
+                // Several ready sockets: read them all, then run their batches, so that the keys the batches will
+                // look up are loaded together (see Received).
+                var defer = ready > 1;
                 for (var i = 0; i < ready; i++)
                 {
                     var data = Libc.EventData(events, i);
@@ -277,15 +290,16 @@ internal sealed class EventLoop : IDisposable
                         continue;
                     try
                     {
-                        connection.OnEvents(Libc.EventFlags(events, i));
+                        connection.OnEvents(Libc.EventFlags(events, i), defer);
                     }
                     catch (Exception ex)
                     {
-                        // A bug costs this connection, never the loop and its other connections.
-                        _report(ex);
-                        Guarded(() => connection.Close(ex));
+                        Failed(connection, ex);
                     }
                 }
+
+                if (defer)
+                    RunReceived();
 
                 try
                 {
@@ -305,6 +319,58 @@ internal sealed class EventLoop : IDisposable
             NativeMemory.Free(events);
             _schedstat?.Dispose();
         }
+    }
+
+    // A bug costs its connection, never the loop and its other connections.
+    private void Failed(LoopConnection connection, Exception ex)
+    {
+        _report(ex);
+        Guarded(() => connection.Close(ex));
+    }
+
+    /// <summary>
+    /// A connection read <paramref name="data"/> in a pass of several ready sockets; its batch runs after the
+    /// reads (<see cref="RunReceived()"/>). Notes the first argument of the first complete request it brought.
+    /// </summary>
+    internal void Received(LoopConnection connection, ReadOnlySpan<byte> data)
+    {
+        _received.Add(connection);
+        if (_passKeys == PassKeys)
+            return;
+        Span<Range> names = stackalloc Range[1];
+        Span<Range> firsts = stackalloc Range[1];
+        if (RequestScanner.Scan(data, names, firsts) == 0)
+            return;
+        var key = data[firsts[0]];
+        if (key.IsEmpty || key.Length > _passKeyBytes.Length - _passKeyLength)
+            return;
+        key.CopyTo(_passKeyBytes.AsSpan(_passKeyLength));
+        _passKeyRanges[_passKeys++] = new Range(_passKeyLength, _passKeyLength + key.Length);
+        _passKeyLength += key.Length;
+    }
+
+    // The second half of a pass of several ready sockets. At one request in flight per client a batch is one
+    // request, which looks its key up in the store: a chain of dependent cache misses (bucket, entry, key, value).
+    // Told every key of the pass first, the store loads them all at once (IKeyValueStore.Prefetch) and the batches
+    // then find them in the cache: the misses of the pass overlap instead of following one another.
+    private void RunReceived()
+    {
+        if (_passKeys > 1)
+            _store.Prefetch(_passKeyBytes.AsSpan(0, _passKeyLength), _passKeyRanges.AsSpan(0, _passKeys));
+        (_passKeys, _passKeyLength) = (0, 0);
+        foreach (var connection in _received)
+        {
+            try
+            {
+                connection.RunReceived();
+            }
+            catch (Exception ex)
+            {
+                Failed(connection, ex);
+            }
+        }
+
+        _received.Clear();
     }
 
     // Measures the load window by window and moves connections when it calls for it (see the class's remarks).

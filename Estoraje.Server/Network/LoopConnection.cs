@@ -104,7 +104,11 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     }
 
     /// <summary>Epoll reported the socket (loop thread).</summary>
-    internal void OnEvents(uint events)
+    /// <param name="defer">
+    /// Read, but leave the batch to <see cref="RunReceived"/> later in the pass (the loop first gathers what every
+    /// ready connection will look up).
+    /// </param>
+    internal void OnEvents(uint events, bool defer)
     {
         if ((events & (Libc.EPOLLOUT | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0)
         {
@@ -121,10 +125,10 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         }
 
         if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0 && _reading && !_readingDone)
-            Receive();
+            Receive(defer);
     }
 
-    private unsafe void Receive()
+    private unsafe void Receive(bool defer)
     {
         var writer = _receive.Writer;
         var memory = writer.GetMemory(ReadSize);
@@ -135,24 +139,40 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         if (n > 0)
         {
             writer.Advance((int)n);
-            // Runs the connection's batch here (the receive pipe's reader continues inline).
-            var flush = writer.FlushAsync();
-            if (flush.IsCompletedSuccessfully)
+            if (defer)
             {
-                if (flush.Result.IsCompleted)
-                    EndReading(null);
+                _loop.Received(this, memory.Span[..(int)n]);
                 return;
             }
 
-            // The connection is behind by the pipe's pause threshold: read again once it has caught up.
-            SetReading(false);
-            _ = ResumeReadingAfter(flush);
+            RunReceived();
             return;
         }
 
         if (n == -Libc.EAGAIN || n == -Libc.EINTR)
             return;
         EndReading(n == 0 ? null : new IOException($"read failed: errno {-n}"));
+    }
+
+    /// <summary>
+    /// Runs the connection's batch on what was read (the receive pipe's reader continues inline). Loop thread, in
+    /// the pass that read it.
+    /// </summary>
+    internal void RunReceived()
+    {
+        if (_readingDone)
+            return; // Closed since the read (a posted kill): what it brought is dropped with the connection.
+        var flush = _receive.Writer.FlushAsync();
+        if (flush.IsCompletedSuccessfully)
+        {
+            if (flush.Result.IsCompleted)
+                EndReading(null);
+            return;
+        }
+
+        // The connection is behind by the pipe's pause threshold: read again once it has caught up.
+        SetReading(false);
+        _ = ResumeReadingAfter(flush);
     }
 
     private async Task ResumeReadingAfter(ValueTask<FlushResult> flush)
