@@ -59,11 +59,11 @@ public sealed partial class LogStore
         lock (_compactionLock)
         {
             var writer = Writer;
-            var activeId = writer.ActiveId;
+            var (segments, activeId) = SealedSnapshot(writer);
             var written = 0;
-            foreach (var segment in writer.Segments())
+            foreach (var segment in segments)
             {
-                if (segment.Id == activeId || segment.HasHint || _cancelCompaction)
+                if (segment.Id >= activeId || segment.HasHint || _cancelCompaction)
                     continue;
                 try
                 {
@@ -81,6 +81,16 @@ public sealed partial class LogStore
 
             return written;
         }
+    }
+
+    // The segments, and the active one's id read after them: every segment of the list with a lower id is sealed.
+    // (Read the other way round, a roll between the two reads would put the new active segment, empty, in the list
+    // as if it were sealed: compaction would take it, dead ratio 1, and delete it under the writers.) Segments a
+    // compaction wrote since the last roll have higher ids than the active one and wait for the next roll.
+    private static (List<Segment> Segments, int ActiveId) SealedSnapshot(LogWriter writer)
+    {
+        var segments = writer.Segments();
+        return (segments, writer.ActiveId);
     }
 
     private bool WriteHint(Segment segment)
@@ -107,14 +117,13 @@ public sealed partial class LogStore
         if (sealActive && writer.Get(writer.ActiveId) is { Length: > 0 })
             writer.Roll();
 
-        var activeId = writer.ActiveId;
-        var all = writer.Segments();
+        var (all, activeId) = SealedSnapshot(writer);
         var inputs = new List<Segment>();
         var minOther = long.MaxValue;
         foreach (var s in all)
         {
             var ratio = s.Length == 0 ? 1.0 : (double)s.DeadBytes / s.Length;
-            if (s.Id != activeId && ratio >= minDeadRatio)
+            if (s.Id < activeId && ratio >= minDeadRatio)
                 inputs.Add(s);
             else
                 minOther = Math.Min(minOther, s.MinVersion);
