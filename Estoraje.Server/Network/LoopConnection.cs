@@ -13,9 +13,9 @@ namespace Estoraje.Server.Network;
 /// has not consumed its input past the pipe's pause threshold, the socket is not read.
 /// </para>
 /// <para>
-/// Output: the connection's flush runs the send side at once on the flushing thread (the pipe's reader runs
-/// inline): one <c>send</c> of what was written; only when the socket's buffer is full does the rest wait for
-/// epoll to report it writable.
+/// Output: the connection's flush sends what it wrote at once, on the flushing thread: one <c>send</c>, with no
+/// task or continuation between the flush and the system call; only when the socket's buffer is full does the
+/// rest wait for epoll to report it writable.
 /// </para>
 /// <para>
 /// Owner: one loop at a time serves the connection. A loop may hand it to another between its passes
@@ -49,6 +49,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _receive = new Pipe(receive);
         _send = new Pipe(send);
+        Output = new Outbox(this, _send.Writer);
     }
 
     /// <summary>
@@ -65,7 +66,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
 
     public PipeReader Input => _receive.Reader;
 
-    public PipeWriter Output => _send.Writer;
+    public PipeWriter Output { get; }
 
     /// <summary>Counts the requests of a batch toward its loop's load (see <see cref="EventLoop"/>).</summary>
     public void Served(long requests) => _loop.Served(requests);
@@ -100,7 +101,6 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     {
         lock (_lock)
             UpdateInterestLocked();
-        _ = SendLoopAsync();
     }
 
     /// <summary>Epoll reported the socket (loop thread).</summary>
@@ -213,35 +213,137 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         }
     }
 
-    private async Task SendLoopAsync()
+    // The send side. Whoever flushes the connection's output sends what it wrote there and then (SendNow); only when
+    // the socket takes part of it does the rest wait for epoll to report the socket writable (SendWhenWritable). One
+    // sender at a time owns the send pipe's reader (_sender); a flush that finds it owned leaves its bytes to the
+    // owner, which looks again before it lets go if anything was flushed meanwhile (_sendRequests).
+    private int _sender;
+    private int _sendRequests;
+
+    private enum SendOutcome
+    {
+        AllSent,
+        Blocked,
+        Ended,
+    }
+
+    // Any thread: after a flush or the completion of the output.
+    private void SendNow()
+    {
+        Interlocked.Increment(ref _sendRequests);
+        while (Interlocked.CompareExchange(ref _sender, 1, 0) == 0)
+        {
+            var requests = Volatile.Read(ref _sendRequests);
+            switch (SendWritten())
+            {
+                case SendOutcome.Blocked:
+                    _ = SendWhenWritable();
+                    return;
+                case SendOutcome.Ended:
+                    return; // The reader stays owned: nothing is sent any more.
+            }
+
+            Volatile.Write(ref _sender, 0);
+            if (Volatile.Read(ref _sendRequests) == requests)
+                return;
+        }
+    }
+
+    // The owner: sends what was flushed until the socket is full or the output ends.
+    private SendOutcome SendWritten()
     {
         var reader = _send.Reader;
-        Exception? error = null;
         try
         {
-            while (true)
+            while (reader.TryRead(out var result))
             {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
                 var buffer = result.Buffer;
-                while (!buffer.IsEmpty)
+                var sent = buffer.IsEmpty ? 0 : Send(buffer);
+                if (sent < buffer.Length)
                 {
-                    buffer = buffer.Slice(Send(buffer));
-                    if (!buffer.IsEmpty)
-                        await WhenWritable().ConfigureAwait(false);
+                    // Examined no further than sent: the next TryRead returns the rest at once.
+                    reader.AdvanceTo(buffer.GetPosition(sent));
+                    return SendOutcome.Blocked;
                 }
 
                 reader.AdvanceTo(buffer.End);
                 if (result.IsCompleted || result.IsCanceled)
-                    break;
+                {
+                    EndSending(null);
+                    return SendOutcome.Ended;
+                }
             }
+
+            return SendOutcome.AllSent;
         }
         catch (Exception ex)
         {
-            error = ex;
+            EndSending(ex);
+            return SendOutcome.Ended;
+        }
+    }
+
+    // The owner, once the socket's buffer is full: sends the rest as the socket takes it, then lets go.
+    private async Task SendWhenWritable()
+    {
+        var outcome = SendOutcome.Blocked;
+        while (outcome == SendOutcome.Blocked)
+        {
+            try
+            {
+                await WhenWritable().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                EndSending(ex);
+                return;
+            }
+
+            outcome = SendWritten();
         }
 
-        await reader.CompleteAsync(error).ConfigureAwait(false);
+        if (outcome == SendOutcome.AllSent)
+        {
+            Volatile.Write(ref _sender, 0);
+            SendNow();
+        }
+    }
+
+    // The output ended (the connection completed it) or a send failed: the connection closes once that is known.
+    private void EndSending(Exception? error)
+    {
+        _send.Reader.Complete(error);
         PostToOwner(() => Close(error));
+    }
+
+    // The connection's output: the send pipe's writer, whose flush sends at once on the flushing thread.
+    private sealed class Outbox(LoopConnection connection, PipeWriter pipe) : PipeWriter
+    {
+        public override bool CanGetUnflushedBytes => pipe.CanGetUnflushedBytes;
+
+        public override long UnflushedBytes => pipe.UnflushedBytes;
+
+        public override void Advance(int bytes) => pipe.Advance(bytes);
+
+        public override Memory<byte> GetMemory(int sizeHint = 0) => pipe.GetMemory(sizeHint);
+
+        public override Span<byte> GetSpan(int sizeHint = 0) => pipe.GetSpan(sizeHint);
+
+        public override void CancelPendingFlush() => pipe.CancelPendingFlush();
+
+        // Past the pipe's pause threshold the flush stays pending until enough of it is sent.
+        public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
+        {
+            var flush = pipe.FlushAsync(cancellationToken);
+            connection.SendNow();
+            return flush;
+        }
+
+        public override void Complete(Exception? exception = null)
+        {
+            pipe.Complete(exception);
+            connection.SendNow();
+        }
     }
 
     // Sends what the socket takes now; returns the bytes sent. Any thread: the reference held on the socket's

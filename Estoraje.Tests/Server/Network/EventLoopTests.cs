@@ -48,7 +48,7 @@ public sealed class EventLoopTests : IDisposable
         for (var c = 0; c < Clients; c++)
         {
             (clients[c], served[c]) = await ConnectAsync();
-            connections[c] = EventLoop.Add(_loops, served[c], Options, Options);
+            connections[c] = EventLoop.Add(_loops, served[c], SendOptions, Options);
         }
 
         // Hold the loop inside a pass while every client's request arrives: its next pass finds them all ready.
@@ -85,7 +85,7 @@ public sealed class EventLoopTests : IDisposable
     public async Task A_single_ready_socket_runs_its_batch_at_once_without_a_prefetch()
     {
         var (client, served) = await ConnectAsync();
-        var connection = EventLoop.Add(_loops, served, Options, Options);
+        var connection = EventLoop.Add(_loops, served, SendOptions, Options);
         var seen = ReadOnLoopAsync(connection.Input, () => _store.Prefetched.Count);
         await client.SendAsync(Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"));
 
@@ -95,8 +95,71 @@ public sealed class EventLoopTests : IDisposable
         Assert.Empty(_failures);
     }
 
+    [Fact]
+    public async Task Output_flushed_past_what_the_socket_takes_reaches_a_slow_reader_whole_then_the_connection_closes()
+    {
+        var (client, served) = await ConnectAsync();
+        var connection = EventLoop.Add(_loops, served, SendOptions, Options);
+        const int Chunks = 8000;
+        const int ChunkSize = 4096;
+        const int FlushEvery = 100;
+
+        // The writer (on the loop's thread at first, as a batch's replies) flushes 32 MB, 400 KB at a time: most flushes find the socket full and leave
+        // their bytes to the send that waits for it to drain, and past 1 MB unsent the flushes themselves wait (then
+        // only the socket draining moves anything).
+        var paused = 0;
+        var written = new TaskCompletionSource<Task>();
+        _loops[0].Post(() => written.SetResult(WriteAsync()));
+        async Task WriteAsync()
+        {
+            for (var c = 0; c < Chunks; c++)
+            {
+                var span = connection.Output.GetSpan(ChunkSize);
+                for (var i = 0; i < ChunkSize; i++)
+                    span[i] = (byte)(c * 31 + i);
+                connection.Output.Advance(ChunkSize);
+                if (c % FlushEvery != FlushEvery - 1)
+                    continue;
+                var flush = connection.Output.FlushAsync();
+                if (!flush.IsCompleted)
+                    paused++;
+                Assert.False((await flush).IsCompleted);
+            }
+
+            await connection.Output.CompleteAsync();
+        }
+
+        var buffer = new byte[64 * 1024];
+        long received = 0;
+        while (true)
+        {
+            var n = await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(30));
+            if (n == 0)
+                break;
+            for (var i = 0; i < n; i++)
+            {
+                var at = received + i;
+                if (buffer[i] != (byte)(at / ChunkSize * 31 + at % ChunkSize))
+                    Assert.Fail($"byte {at} differs");
+            }
+
+            received += n;
+            if (received < 16_000_000)
+                await Task.Delay(1);
+        }
+
+        await await written.Task;
+        Assert.Equal((long)Chunks * ChunkSize, received);
+        Assert.True(paused > 0, "no flush waited for the socket to drain");
+        Assert.Empty(_failures);
+    }
+
     // As the server's receive pipes: the reader continues inline, on the loop's thread.
     private static PipeOptions Options { get; } = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+
+    // As the server's send pipes: a flush waits past 1 MB unsent, and continues on a pool thread.
+    private static PipeOptions SendOptions { get; } = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
+        pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
 
     private async Task<(Socket Client, Socket Served)> ConnectAsync()
     {
