@@ -225,10 +225,11 @@ public sealed class PubSubOwnClusterTests
                 }
 
                 Assert.True(waited >= 1, "the first publish after the stop did not wait for the stopped node's count");
+                // Not one of them waits out the stopped node (two seconds), however slow a loaded machine makes them.
                 var skipping = Stopwatch.StartNew();
                 for (var i = 0; i < 20; i++)
                     Assert.Equal(":1\r\n", await publisher.CommandAsync("PUBLISH", "stop:news", $"skipped{i}"));
-                Assert.True(skipping.Elapsed < TimeSpan.FromSeconds(1), $"20 publishes took {skipping.Elapsed} with a node stopped");
+                Assert.True(skipping.Elapsed < TimeSpan.FromSeconds(2), $"20 publishes took {skipping.Elapsed} with a node stopped");
             }
             finally
             {

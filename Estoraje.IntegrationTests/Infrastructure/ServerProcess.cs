@@ -177,14 +177,33 @@ public abstract class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>A loopback port nobody listens on right now: bound to port 0 by the OS, then released.</summary>
+    // Ports handed out walk a range below Linux's ephemeral one (32768–60999), from a random start: a port the OS
+    // picked for port 0 could be taken by any outgoing connection of a concurrent test before the child binds it.
+    private const int FirstPort = 20000;
+    private const int PortCount = 12000;
+    private static int s_nextPort = Random.Shared.Next(PortCount);
+
+    /// <summary>
+    /// A loopback port nobody listens on right now, below the ephemeral range, not handed out before by this
+    /// process (until the range wraps).
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        while (true)
+        {
+            var port = FirstPort + (int)((uint)Interlocked.Increment(ref s_nextPort) % PortCount);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                listener.Stop();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: the next one.
+            }
+        }
     }
 
     private async Task WaitUntilReadyAsync()
