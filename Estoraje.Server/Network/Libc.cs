@@ -4,7 +4,8 @@ namespace Estoraje.Server.Network;
 
 /// <summary>
 /// The Linux system calls the event loops make: epoll, an eventfd to wake a loop, and non-blocking reads and
-/// sends on sockets the .NET <see cref="System.Net.Sockets.Socket"/> owns (it accepts, configures and closes them).
+/// sends on sockets the .NET <see cref="System.Net.Sockets.Socket"/> owns (it accepts, configures and closes them);
+/// and a thread's scheduling policy, for background work.
 /// </summary>
 internal static unsafe partial class Libc
 {
@@ -73,6 +74,36 @@ internal static unsafe partial class Libc
         ulong value;
         read(fd, &value, sizeof(ulong));
     }
+
+    private const int SCHED_OTHER = 0;
+    private const int SCHED_IDLE = 5;
+
+    /// <summary>
+    /// Puts the calling thread under SCHED_IDLE (Linux's scheduling policies are per thread: pid 0 is the caller):
+    /// it runs on what other threads leave, and any other thread that wakes up takes its core at once. True when
+    /// it took.
+    /// </summary>
+    public static bool SetThreadIdlePolicy()
+    {
+        var priority = 0;
+        return sched_setscheduler(0, SCHED_IDLE, &priority) == 0;
+    }
+
+    /// <summary>Puts thread <paramref name="tid"/> back under the normal policy (SCHED_OTHER). True when it took.</summary>
+    public static bool SetThreadNormalPolicy(int tid)
+    {
+        var priority = 0;
+        return sched_setscheduler(tid, SCHED_OTHER, &priority) == 0;
+    }
+
+    /// <summary>The calling thread's id (its TID, as in <c>/proc/&lt;pid&gt;/task</c>).</summary>
+    public static int ThreadId() => gettid();
+
+    [LibraryImport(Library, SetLastError = true)]
+    private static partial int sched_setscheduler(int pid, int policy, int* param);
+
+    [LibraryImport(Library)]
+    private static partial int gettid();
 
     [LibraryImport(Library, SetLastError = true)]
     private static partial int epoll_create1(int flags);

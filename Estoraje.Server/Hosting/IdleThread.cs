@@ -1,0 +1,51 @@
+using Estoraje.Server.Network;
+
+namespace Estoraje.Server.Hosting;
+
+/// <summary>
+/// Runs background work (compaction) on a thread of its own that yields to every other thread of the machine: on
+/// Linux it runs under SCHED_IDLE, on what the event loops and everything else leave, and a thread that wakes up
+/// takes its core at once. Nice values were not enough: at nice 10 a compaction running beside a loaded loop still
+/// cost GET -P 1 a fifth of its throughput (EEVDF lets the running thread finish its slice first); under SCHED_IDLE
+/// about a twentieth (docs/benchmarks.md).
+/// <para>
+/// Idle forever could starve: a machine that never idles would never compact, and the log would grow without
+/// end. Work still running after <c>idleFor</c> goes back to the normal policy and finishes at the usual share.
+/// </para>
+/// </summary>
+internal static class IdleThread
+{
+    /// <summary>Starts <paramref name="work"/>; the task completes when it returns, faulted if it throws.</summary>
+    public static Task Run(string name, Action work, TimeSpan idleFor)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tid = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                tid.SetResult(OperatingSystem.IsLinux() && Libc.SetThreadIdlePolicy() ? Libc.ThreadId() : 0);
+                work();
+                done.SetResult();
+            }
+            catch (Exception ex)
+            {
+                // Faults the task, as work on a pool thread would, instead of ending the process.
+                done.TrySetException(ex);
+            }
+        })
+        { IsBackground = true, Name = name };
+        thread.Start();
+        _ = PromoteLaterAsync(tid.Task, done.Task, idleFor);
+        return done.Task;
+    }
+
+    private static async Task PromoteLaterAsync(Task<int> tid, Task done, TimeSpan idleFor)
+    {
+        var id = await tid.ConfigureAwait(false);
+        if (id == 0)
+            return;
+        if (await Task.WhenAny(done, Task.Delay(idleFor)).ConfigureAwait(false) != done)
+            Libc.SetThreadNormalPolicy(id);
+    }
+}
