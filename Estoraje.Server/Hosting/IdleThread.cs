@@ -5,9 +5,8 @@ namespace Estoraje.Server.Hosting;
 /// <summary>
 /// Runs background work (compaction) on a thread of its own that yields to every other thread of the machine: on
 /// Linux it runs under SCHED_IDLE, on what the event loops and everything else leave, and a thread that wakes up
-/// takes its core at once. Nice values were not enough: at nice 10 a compaction running beside a loaded loop still
-/// cost GET -P 1 a fifth of its throughput (EEVDF lets the running thread finish its slice first); under SCHED_IDLE
-/// about a twentieth (docs/benchmarks.md).
+/// takes its core at once. A nice value was not enough: at nice 10, as at nice 0, a compaction running beside a
+/// loaded loop cost GET -P 1 about a fifth of its throughput; under SCHED_IDLE, 5–10% (docs/benchmarks.md).
 /// <para>
 /// Idle forever could starve: a machine that never idles would never compact, and the log would grow without
 /// end. Work still running after <c>idleFor</c> goes back to the normal policy and finishes at the usual share.

@@ -67,6 +67,41 @@ internal static unsafe partial class Libc
         return n >= 0 ? n : -Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>One gathered buffer of <see cref="SendGathered"/>: <c>struct iovec</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVector
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    // struct msghdr, as laid out on 64-bit Linux.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MessageHeader
+    {
+        public void* Name;
+        public uint NameLength;
+        public IoVector* Vectors;
+        public nuint VectorCount;
+        public void* Control;
+        public nuint ControlLength;
+        public int Flags;
+    }
+
+    /// <summary>
+    /// Sends the <paramref name="count"/> buffers of <paramref name="vectors"/> in one system call, without raising
+    /// SIGPIPE; the count sent (possibly short) or −errno.
+    /// </summary>
+    public static long SendGathered(int fd, IoVector* vectors, int count)
+    {
+        var header = new MessageHeader { Vectors = vectors, VectorCount = (nuint)count };
+        var n = sendmsg(fd, &header, MSG_NOSIGNAL);
+        return n >= 0 ? n : -Marshal.GetLastPInvokeError();
+    }
+
+    [LibraryImport(Library, SetLastError = true)]
+    private static partial nint sendmsg(int fd, MessageHeader* message, int flags);
+
     public static void Write8(int fd, ulong value) => write(fd, &value, sizeof(ulong));
 
     public static void Read8(int fd)
