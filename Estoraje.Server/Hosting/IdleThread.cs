@@ -10,10 +10,17 @@ namespace Estoraje.Server.Hosting;
 /// <para>
 /// Idle forever could starve: a machine that never idles would never compact, and the log would grow without
 /// end. Work still running after <c>idleFor</c> goes back to the normal policy and finishes at the usual share.
+/// Leaving SCHED_IDLE takes CAP_SYS_NICE or an RLIMIT_NICE of 20 (root has both; a service user usually
+/// neither): where a trial thread finds it refused, the work runs under the normal policy from the start.
 /// </para>
 /// </summary>
 internal static class IdleThread
 {
+    private static readonly Lazy<bool> s_supported = new(Probe);
+
+    /// <summary>Whether work starts under SCHED_IDLE here: Linux, and a thread may leave that policy again.</summary>
+    public static bool Supported => s_supported.Value;
+
     /// <summary>Starts <paramref name="work"/>; the task completes when it returns, faulted if it throws.</summary>
     public static Task Run(string name, Action work, TimeSpan idleFor)
     {
@@ -23,7 +30,7 @@ internal static class IdleThread
         {
             try
             {
-                tid.SetResult(OperatingSystem.IsLinux() && Libc.SetThreadIdlePolicy() ? Libc.ThreadId() : 0);
+                tid.SetResult(Supported && Libc.SetThreadIdlePolicy() ? Libc.ThreadId() : 0);
                 work();
                 done.SetResult();
             }
@@ -37,6 +44,22 @@ internal static class IdleThread
         thread.Start();
         _ = PromoteLaterAsync(tid.Task, done.Task, idleFor);
         return done.Task;
+    }
+
+    // A throwaway thread goes idle and back: whether this process may.
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux())
+            return false;
+        var returned = false;
+        var probe = new Thread(() => returned = Libc.SetThreadIdlePolicy() && Libc.SetThreadNormalPolicy(Libc.ThreadId()))
+        {
+            IsBackground = true,
+            Name = "estoraje-idle-probe",
+        };
+        probe.Start();
+        probe.Join();
+        return returned;
     }
 
     private static async Task PromoteLaterAsync(Task<int> tid, Task done, TimeSpan idleFor)

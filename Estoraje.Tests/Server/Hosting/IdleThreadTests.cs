@@ -21,7 +21,8 @@ public sealed class IdleThreadTests
         }, TimeSpan.FromMilliseconds(300));
 
         var id = await tid.Task.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal(SchedIdle, Policy(id));
+        // Where a thread may not leave SCHED_IDLE (no CAP_SYS_NICE, RLIMIT_NICE under 20), the work never enters it.
+        Assert.Equal(IdleThread.Supported ? SchedIdle : SchedOther, Policy(id));
         Assert.True(SpinWait.SpinUntil(() => Policy(id) == SchedOther, TimeSpan.FromSeconds(10)), "the work stayed idle");
 
         gate.Set();
