@@ -487,9 +487,8 @@ internal sealed class EventLoop : IDisposable
             catch (Exception ex)
             {
                 // Out of both epoll sets: this connection is lost, the others go on.
-                _report(ex);
                 to = null;
-                Guarded(() => connection.Close(ex));
+                Failed(connection, ex);
             }
         }
     }

@@ -118,17 +118,16 @@ internal static unsafe partial class Libc
     /// it runs on what other threads leave, and any other thread that wakes up takes its core at once. True when
     /// it took.
     /// </summary>
-    public static bool SetThreadIdlePolicy()
-    {
-        var priority = 0;
-        return sched_setscheduler(0, SCHED_IDLE, &priority) == 0;
-    }
+    public static bool SetThreadIdlePolicy() => SetPolicy(0, SCHED_IDLE);
 
     /// <summary>Puts thread <paramref name="tid"/> back under the normal policy (SCHED_OTHER). True when it took.</summary>
-    public static bool SetThreadNormalPolicy(int tid)
+    public static bool SetThreadNormalPolicy(int tid) => SetPolicy(tid, SCHED_OTHER);
+
+    // Both policies take a static priority of 0.
+    private static bool SetPolicy(int tid, int policy)
     {
         var priority = 0;
-        return sched_setscheduler(tid, SCHED_OTHER, &priority) == 0;
+        return sched_setscheduler(tid, policy, &priority) == 0;
     }
 
     /// <summary>The calling thread's id (its TID, as in <c>/proc/&lt;pid&gt;/task</c>).</summary>
