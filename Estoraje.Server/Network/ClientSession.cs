@@ -21,6 +21,7 @@ internal sealed class ClientSession : IDisposable
         _input = input;
         OnPeerPort = onPeerPort;
         Server = server;
+        Output = output;
         Writer = new RespWriter(output);
         Id = server.NextClientId();
         Address = address;
@@ -43,6 +44,9 @@ internal sealed class ClientSession : IDisposable
     public IKeyValueStore Store => Server.Store;
 
     public RespWriter Writer { get; }
+
+    /// <summary>The connection's output, under <see cref="Writer"/>: a flush sends what was written.</summary>
+    public PipeWriter Output { get; }
 
     public RequestParser Parser { get; }
 
@@ -123,6 +127,12 @@ internal sealed class ClientSession : IDisposable
     /// </summary>
     public void Wake()
     {
+        if (Connection is { } connection)
+        {
+            connection.Wake();
+            return;
+        }
+
         try
         {
             _input?.CancelPendingRead();

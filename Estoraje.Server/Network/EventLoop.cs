@@ -157,22 +157,30 @@ internal sealed class EventLoop : IDisposable
 
     /// <summary>
     /// Takes over an accepted socket, on the first light loop of the group (the least loaded if none is): from now on
-    /// that loop reads it; its pipes are the connection's.
+    /// that loop reads it and runs its requests through the client <paramref name="open"/> returns for it (none: the
+    /// connection is not read, and closes once its output, completed by <paramref name="open"/>, is sent).
     /// </summary>
-    public static LoopConnection Add(EventLoop[] group, Socket socket, PipeOptions send, PipeOptions receive)
+    /// <param name="inputLimit">Unconsumed input past which the socket is not read until the client consumes some.</param>
+    public static LoopConnection Add(EventLoop[] group, Socket socket, PipeOptions send, long inputLimit, Func<LoopConnection, ILoopClient?> open)
     {
         socket.NoDelay = true;
         socket.Blocking = false;
         var loop = Lightest(group);
-        var connection = new LoopConnection(loop, socket, send, receive);
+        var connection = new LoopConnection(loop, socket, send, inputLimit);
         loop.Adopt(connection);
+        ILoopClient? client = null;
         try
         {
-            connection.Start();
+            client = open(connection);
+            if (client is not null)
+                connection.Start(client);
         }
-        catch
+        catch (Exception ex)
         {
+            // Never served: the slot is freed here, and nothing that ends the connection later frees it again.
+            connection.Discard();
             loop.Release(connection.Slot);
+            client?.Closed(ex);
             throw;
         }
 
@@ -321,8 +329,11 @@ internal sealed class EventLoop : IDisposable
         }
     }
 
+    /// <summary>Whether the calling thread is this loop's.</summary>
+    internal bool IsCurrent => t_current == this;
+
     // A bug costs its connection, never the loop and its other connections.
-    private void Failed(LoopConnection connection, Exception ex)
+    internal void Failed(LoopConnection connection, Exception ex)
     {
         _report(ex);
         Guarded(() => connection.Close(ex));

@@ -6,11 +6,13 @@ using System.Threading.Tasks.Sources;
 namespace Estoraje.Server.Network;
 
 /// <summary>
-/// A client socket served by an <see cref="EventLoop"/>, seen by the connection's loop as a duplex pipe.
+/// A client socket served by an <see cref="EventLoop"/>, which reads it and runs its requests (through its
+/// <see cref="ILoopClient"/>) on the loop's thread.
 /// <para>
-/// Input: the event loop reads the socket once each time epoll reports it readable (level-triggered) into the
-/// receive pipe and flushes it, which runs the connection's batch on the loop's thread. While the connection
-/// has not consumed its input past the pipe's pause threshold, the socket is not read.
+/// Input: the event loop reads the socket once each time epoll reports it readable (level-triggered), into the
+/// connection's input buffer, and hands the client what the buffer holds at once: no pipe, task or continuation
+/// between the <c>read</c> and the commands. A batch that must wait (for other nodes' replies, a commit, a full
+/// socket) holds the next one until it completes; meanwhile the socket is still read, up to the input limit.
 /// </para>
 /// <para>
 /// Output: the connection's flush sends what it wrote at once, on the flushing thread: one <c>send</c>, with no
@@ -23,33 +25,53 @@ namespace Estoraje.Server.Network;
 /// owner at the time it runs (<see cref="PostToOwner"/>).
 /// </para>
 /// </summary>
-internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
+internal sealed class LoopConnection : IValueTaskSource
 {
+    // The input buffer starts at this size (and returns to the pool once the client consumed it all, so that an
+    // idle connection holds none); it grows by doubling, up to the input limit, for requests that need more.
     private const int ReadSize = 16 * 1024;
+    private const int PooledInputMax = 1024 * 1024;
 
     private volatile EventLoop _loop;
     private readonly Socket _socket;
     private readonly int _fd;
     private int _slot;
-    private readonly Pipe _receive;
     private readonly Pipe _send;
     private readonly Lock _lock = new();
     private volatile bool _reading = true;
-    private bool _readingDone;
     private TaskCompletionSource? _writable;
     private uint _interest;
     private bool _closed;
     private ManualResetValueTaskSourceCore<bool> _commit;
     private volatile bool _awaitingCommit;
 
-    public LoopConnection(EventLoop loop, Socket socket, PipeOptions send, PipeOptions receive)
+    // Input, on the owner's thread only: unconsumed bytes are _input[_start.._end].
+    private readonly int _inputLimit;
+    private ILoopClient? _client;
+    private byte[]? _input;
+    private int _start;
+    private int _end;
+    private bool _received; // bytes arrived since the client last ran
+    private bool _woken;
+    private bool _ended; // end of stream
+    private bool _full; // not reading: the input limit is reached
+    private bool _clientDone;
+    private Exception? _closeError;
+    private ValueTask<bool> _batch; // the client's pending batch while _serving
+    private volatile bool _serving;
+    private readonly Action _batchDone;
+    private readonly Action _afterBatch;
+
+    public LoopConnection(EventLoop loop, Socket socket, PipeOptions send, long inputLimit)
     {
         _loop = loop;
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
-        _receive = new Pipe(receive);
         _send = new Pipe(send);
+        _inputLimit = (int)Math.Min(inputLimit, Array.MaxLength);
         Output = new Outbox(this, _send.Writer);
+        _batchDone = BatchDone;
+        _afterBatch = AfterBatch;
     }
 
     /// <summary>
@@ -64,8 +86,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     /// <summary>The index of the loop serving the connection now (CLIENT LIST's <c>io-thread</c>).</summary>
     public int LoopIndex => _loop.Index;
 
-    public PipeReader Input => _receive.Reader;
-
+    /// <summary>The connection's replies: a flush sends them.</summary>
     public PipeWriter Output { get; }
 
     /// <summary>Counts the requests of a batch toward its loop's load (see <see cref="EventLoop"/>).</summary>
@@ -97,11 +118,30 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _commit.OnCompleted(continuation, state, token, flags);
 
-    internal void Start()
+    /// <summary>Starts reading for <paramref name="client"/> (any thread, once).</summary>
+    internal void Start(ILoopClient client)
     {
+        _client = client;
         lock (_lock)
             UpdateInterestLocked();
     }
+
+    /// <summary>Marks a connection that could not start as closed: its socket is its taker's to dispose.</summary>
+    internal void Discard()
+    {
+        lock (_lock)
+            _closed = true;
+        _clientDone = true;
+    }
+
+    /// <summary>
+    /// Runs the client once more on the owner's thread even if nothing arrives (it has messages to write). Any thread.
+    /// </summary>
+    public void Wake() => PostToOwner(() =>
+    {
+        _woken = true;
+        Serve();
+    });
 
     /// <summary>Epoll reported the socket (loop thread).</summary>
     /// <param name="defer">
@@ -124,84 +164,190 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
             writable?.TrySetResult();
         }
 
-        if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0 && _reading && !_readingDone)
+        if ((events & (Libc.EPOLLIN | Libc.EPOLLRDHUP | Libc.EPOLLERR | Libc.EPOLLHUP)) != 0 && _reading && !_ended && !_closed)
             Receive(defer);
     }
 
     private unsafe void Receive(bool defer)
     {
-        var writer = _receive.Writer;
-        var memory = writer.GetMemory(ReadSize);
+        if (!MakeRoom())
+        {
+            // The client has not consumed the input limit's worth: read again once it has (Consumed).
+            _full = true;
+            SetReading(false);
+            return;
+        }
+
         long n;
-        fixed (byte* p = memory.Span)
-            n = Libc.Read(_fd, p, memory.Length);
+        fixed (byte* p = &_input![_end])
+            n = Libc.Read(_fd, p, _input.Length - _end);
 
         if (n > 0)
         {
-            writer.Advance((int)n);
+            _end += (int)n;
+            _received = true;
             if (defer)
-            {
-                _loop.Received(this, memory.Span[..(int)n]);
-                return;
-            }
-
-            RunReceived();
+                _loop.Received(this, _input.AsSpan(_start, _end - _start));
+            else
+                Serve();
             return;
         }
 
         if (n == -Libc.EAGAIN || n == -Libc.EINTR)
             return;
-        EndReading(n == 0 ? null : new IOException($"read failed: errno {-n}"));
-    }
-
-    /// <summary>
-    /// Runs the connection's batch on what was read (the receive pipe's reader continues inline). Loop thread, in
-    /// the pass that read it.
-    /// </summary>
-    internal void RunReceived()
-    {
-        if (_readingDone)
-            return; // Closed since the read (a posted kill): what it brought is dropped with the connection.
-        var flush = _receive.Writer.FlushAsync();
-        if (flush.IsCompletedSuccessfully)
+        if (n < 0)
         {
-            if (flush.Result.IsCompleted)
-                EndReading(null);
+            Close(new IOException($"read failed: errno {-n}"));
             return;
         }
 
-        // The connection is behind by the pipe's pause threshold: read again once it has caught up.
+        // End of stream: the client runs what is complete, then the connection ends.
+        _ended = true;
+        _received = true;
         SetReading(false);
-        _ = ResumeReadingAfter(flush);
+        if (defer)
+            _loop.Received(this, default);
+        else
+            Serve();
     }
 
-    private async Task ResumeReadingAfter(ValueTask<FlushResult> flush)
+    // Room at the end of the input buffer for a read: moves the unconsumed bytes down or grows the buffer when little
+    // is left. False when the unconsumed bytes fill the input limit.
+    private bool MakeRoom()
     {
+        if (_input is null)
+        {
+            _input = ArrayPool<byte>.Shared.Rent(ReadSize);
+            return true;
+        }
+
+        if (_input.Length - _end >= ReadSize / 4)
+            return true;
+        var used = _end - _start;
+        if (_start > 0 && used <= _input.Length / 2)
+        {
+            MoveDown();
+            return true;
+        }
+
+        if (_input.Length < _inputLimit)
+        {
+            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * _input.Length, _inputLimit));
+            _input.AsSpan(_start, used).CopyTo(grown);
+            ReturnInput();
+            (_input, _start, _end) = (grown, 0, used);
+            return true;
+        }
+
+        if (_start > 0)
+            MoveDown();
+        return _end < _input.Length;
+    }
+
+    private void MoveDown()
+    {
+        var used = _end - _start;
+        _input.AsSpan(_start, used).CopyTo(_input);
+        (_start, _end) = (0, used);
+    }
+
+    // Buffers past PooledInputMax (a large request's) go to the collector, not back to the pool to be kept there.
+    private void ReturnInput()
+    {
+        if (_input is { Length: <= PooledInputMax })
+            ArrayPool<byte>.Shared.Return(_input);
+        (_input, _start, _end) = (null, 0, 0);
+    }
+
+    /// <summary>Runs the client on what was read, unless closed since (loop thread, in the pass that read it).</summary>
+    internal void RunReceived() => Serve();
+
+    // Hands the client what the buffer holds, unless a batch of it is still pending (it looks again when that ends).
+    private void Serve()
+    {
+        if (_serving || _closed || _client is null || _clientDone || !(_received || _woken))
+            return;
+        var received = _received;
+        (_received, _woken) = (false, false);
+        var input = _input is null ? ReadOnlySequence<byte>.Empty : new ReadOnlySequence<byte>(_input, _start, _end - _start);
+        var length = input.Length;
+        var batch = _client.Serve(ref input, received, _ended);
+        Consumed((int)(length - input.Length));
+        if (!batch.IsCompleted)
+        {
+            _batch = batch;
+            _serving = true;
+            batch.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_batchDone);
+            return;
+        }
+
+        if (!batch.Result || _ended)
+            EndClient(null);
+    }
+
+    private void Consumed(int bytes)
+    {
+        _start += bytes;
+        if (_start == _end && _input is not null)
+            ReturnInput();
+        if (_full && bytes > 0)
+        {
+            _full = false;
+            SetReading(true);
+        }
+    }
+
+    // The pending batch completed, on whatever thread completed it: the owner goes on with the connection. (A commit
+    // of the owner's pass completes it on the owner's thread: then it goes on at once.)
+    private void BatchDone()
+    {
+        var loop = _loop;
+        if (loop.IsCurrent)
+            AfterBatch();
+        else
+            PostToOwner(_afterBatch);
+    }
+
+    private void AfterBatch()
+    {
+        bool goOn;
         try
         {
-            var result = await flush.ConfigureAwait(false);
-            if (!result.IsCompleted)
-            {
-                SetReading(true);
-                return;
-            }
+            goOn = _batch.Result;
         }
-        catch (Exception)
+        catch (Exception ex)
         {
-            // The reader failed: nothing more to read for it.
+            // A client reports its own failures; this one is a bug.
+            goOn = false;
+            _loop.Failed(this, ex);
         }
 
-        PostToOwner(() => EndReading(null));
+        _batch = default;
+        _serving = false;
+        try
+        {
+            if (_closed)
+                EndClient(_closeError);
+            else if (!goOn || (_ended && !_received))
+                EndClient(null);
+            else
+                Serve();
+        }
+        catch (Exception ex)
+        {
+            // Not into the completer's frame (the loop's commit, a peer link's reader).
+            _loop.Failed(this, ex);
+        }
     }
 
-    // Loop thread: end of stream, a read error, or the connection no longer reads.
-    private void EndReading(Exception? error)
+    // The client is done (it ended, or the socket closed): it completes the output, whose end closes the socket.
+    private void EndClient(Exception? error)
     {
-        if (_readingDone)
+        if (_clientDone || _serving)
             return;
-        _readingDone = true;
-        SetReading(false);
-        _receive.Writer.Complete(error);
+        _clientDone = true;
+        ReturnInput();
+        _client?.Closed(error);
     }
 
     private void SetReading(bool reading)
@@ -495,7 +641,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     {
         lock (_lock)
         {
-            if (_closed || _awaitingCommit || _writable is not null || !_reading || _readingDone || _interest == 0)
+            if (_closed || _serving || _awaitingCommit || _writable is not null || !_reading || _ended || _interest == 0)
                 return false;
             var source = _loop;
             var (oldSlot, oldToken) = (_slot, Token);
@@ -536,7 +682,6 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
         }
 
         writable?.TrySetException(new ObjectDisposedException(nameof(LoopConnection)));
-        EndReading(error);
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -548,6 +693,10 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
 
         _socket.Dispose();
         _loop.Release(_slot);
+
+        // A pending batch ends first (its flush or commit fails or completes); then the client ends (AfterBatch).
+        _closeError = error;
+        EndClient(error);
     }
 
     // Interest follows state: readable while reading, writable while a send waits; out of the set when neither,
@@ -556,7 +705,7 @@ internal sealed class LoopConnection : IDuplexPipe, IValueTaskSource
     {
         if (_closed)
             return;
-        var wanted = (_reading && !_readingDone ? Libc.EPOLLIN | Libc.EPOLLRDHUP : 0) | (_writable is not null ? Libc.EPOLLOUT : 0);
+        var wanted = (_reading && !_ended && _client is not null ? Libc.EPOLLIN | Libc.EPOLLRDHUP : 0) | (_writable is not null ? Libc.EPOLLOUT : 0);
         if (wanted == _interest)
             return;
         var operation = _interest == 0 ? Libc.EPOLL_CTL_ADD : wanted == 0 ? Libc.EPOLL_CTL_DEL : Libc.EPOLL_CTL_MOD;

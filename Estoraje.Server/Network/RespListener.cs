@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Estoraje.Resp;
 using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
@@ -37,9 +38,10 @@ internal sealed partial class RespListener : BackgroundService
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The receive pipe pauses the socket only past the query buffer limit: a request must be able to
-        // arrive whole before it is consumed (a lower threshold would deadlock on a large request), and a
-        // client that sends without reading its replies is held to the same bound as in Redis.
+        // A connection's socket is not read past the query buffer limit of unconsumed input (an event loop's input
+        // limit, the socket engine's receive pipe's pause threshold): a request must be able to arrive whole before
+        // it is consumed (a lower bound would deadlock on a large request), and a client that sends without reading
+        // its replies is held to the same bound as in Redis.
         var inputLimit = _server.Options.ClientQueryBufferLimit + 1024 * 1024;
         var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: inputLimit, resumeWriterThreshold: inputLimit / 2, minimumSegmentSize: 16 * 1024,
@@ -120,8 +122,7 @@ internal sealed partial class RespListener : BackgroundService
             try
             {
                 var remote = socket.RemoteEndPoint;
-                var connection = EventLoop.Add(_loops, socket, send, receive);
-                _ = RunClientAsync(connection, connection, remote, peerPort);
+                EventLoop.Add(_loops, socket, send, receive.PauseWriterThreshold, connection => OpenLoopClient(connection, remote, peerPort));
             }
             catch (SocketException)
             {
@@ -154,29 +155,21 @@ internal sealed partial class RespListener : BackgroundService
             loop.Dispose();
     }
 
-    // connection: set when an event loop serves the socket (transport is then the same object); otherwise the
-    // .NET socket engine's pipe (the analyzer misses that call, in the nested Server class).
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1859", Justification = "Also called with a socket engine pipe.")]
-    private async Task RunClientAsync(IDuplexPipe transport, LoopConnection? connection, EndPoint? remote, bool peerPort)
+    // A connection of the .NET socket engine (--event-loops 0): a loop that awaits a read, runs the batch, awaits
+    // the batch's end.
+    private async Task RunClientAsync(IDuplexPipe transport, EndPoint? remote, bool peerPort)
     {
         var input = transport.Input;
         var output = transport.Output;
-        var server = _server;
-        Interlocked.Increment(ref server.Stats.ConnectionsReceived);
-        if (server.Clients.Count >= server.Options.MaxClients)
+        var session = Open(output, null, input, remote, peerPort);
+        if (session is null)
         {
-            Interlocked.Increment(ref server.Stats.RejectedConnections);
-            new RespWriter(output).WriteError("ERR max number of clients reached");
             await output.FlushAsync();
             await input.CompleteAsync();
             await output.CompleteAsync();
             return;
         }
 
-        var port = peerPort ? _server.Options.EffectivePeerPort : _server.Options.Port;
-        var local = $"{_server.Options.Bind.Split(' ')[0]}:{port}";
-        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort, input) { Connection = connection };
-        server.Clients[session.Id] = session;
         Exception? fault = null;
         try
         {
@@ -184,82 +177,194 @@ internal sealed partial class RespListener : BackgroundService
             {
                 var result = await input.ReadAsync(session.Killed);
                 var buffer = result.Buffer;
-                var before = buffer.Length;
                 // A read cancelled by a publisher (Subscriber.Deliver) carries no request, only messages to write.
-                session.PubSub?.ClearWake();
-                if (!result.IsCanceled)
-                    session.LastInteraction = server.NowMs;
-                // The batch runs synchronously; commands for other nodes are sent as they come (pipelined)
-                // and their replies, with every reply after them, are written in request order once here.
-                var commands = session.Counters.Commands;
-                ProcessBatch(session, ref buffer);
-                connection?.Served(session.Counters.Commands - commands);
-                session.WaitChain = null;
-                if (session.Deferring)
-                {
-                    session.StopDeferring();
-                    while (session.Deferred.TryDequeue(out var reply))
-                        session.Writer.WriteRaw(await reply);
-                }
-                session.Counters.NetInputBytes += before - buffer.Length;
+                RunBatch(session, ref buffer, received: !result.IsCanceled);
                 input.AdvanceTo(buffer.Start, buffer.End);
-
-                // Replies to writes leave only once those writes are as durable as appendfsync promises. The
-                // batch ran synchronously; its replies sit unflushed in the pipe while this one await covers
-                // every write of the batch. Under appendfsync always the store's syncer fsyncs once for all
-                // the connections waiting at that moment (group commit); otherwise this completes at once,
-                // after at most one write system call, and nothing is awaited.
-                if (session.PendingCommit)
-                {
-                    session.PendingCommit = false;
-                    await (connection is not null ? connection.CommitAsync() : server.Store.CommitAsync());
-                }
-
-                // Messages published to this connection follow its replies, flushed a few hundred KB at a time: while
-                // the client does not read, they wait in its outbox, where its output limit applies.
-                if (session.PubSub is { } subscriber)
-                {
-                    while (subscriber.Drain(session.Writer, 256 * 1024))
-                    {
-                        CountOutput(session, output);
-                        if ((await output.FlushAsync(session.Killed)).IsCompleted)
-                            break;
-                    }
-                }
-
-                CountOutput(session, output);
-                var flush = await output.FlushAsync(session.Killed);
-                if (session.CloseAfterReply || result.IsCompleted || flush.IsCompleted)
+                if (!await EndBatchAsync(session, result.IsCompleted))
                     break;
             }
         }
-        catch (OperationCanceledException)
-        {
-            // CLIENT KILL or shutdown.
-        }
-        catch (Exception ex) when (ex is IOException or SocketException or ConnectionResetException or ObjectDisposedException)
-        {
-            fault = ex;
-        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            // Anything else is a bug: close this connection only, and say why.
-            server.ReportConnectionFailure(session.Id, ex);
-            fault = ex;
+            fault = Fault(session, ex);
         }
         finally
         {
-            // A killed or failed connection closes without the replies it still has queued.
-            if (connection is not null && (fault is not null || session.Killed.IsCancellationRequested))
-                connection.Abort(fault);
-            if (session.PubSub is { } subscriber)
-                server.PubSub.RemoveAll(subscriber);
-            server.Clients.TryRemove(session.Id, out _);
-            server.Retire(session.Counters);
-            session.Dispose();
+            Release(session, fault);
             await input.CompleteAsync(fault);
-            await output.CompleteAsync(fault);
         }
+    }
+
+    // A connection served by an event loop: the loop runs its batches as they arrive (LoopClient).
+    private LoopClient? OpenLoopClient(LoopConnection connection, EndPoint? remote, bool peerPort)
+    {
+        var session = Open(connection.Output, connection, null, remote, peerPort);
+        if (session is null)
+        {
+            connection.Output.Complete();
+            return null;
+        }
+
+        // CLIENT KILL, an output limit, shutdown: the connection closes at once, dropping replies not yet sent.
+        session.Killed.UnsafeRegister(static state => ((LoopConnection)state!).Abort(null), connection);
+        return new LoopClient(session);
+    }
+
+    // A new connection's session, or none when the server is full (then the refusal is written, not flushed).
+    private ClientSession? Open(PipeWriter output, LoopConnection? connection, PipeReader? input, EndPoint? remote, bool peerPort)
+    {
+        var server = _server;
+        Interlocked.Increment(ref server.Stats.ConnectionsReceived);
+        if (server.Clients.Count >= server.Options.MaxClients)
+        {
+            Interlocked.Increment(ref server.Stats.RejectedConnections);
+            new RespWriter(output).WriteError("ERR max number of clients reached");
+            return null;
+        }
+
+        var port = peerPort ? server.Options.EffectivePeerPort : server.Options.Port;
+        var local = $"{server.Options.Bind.Split(' ')[0]}:{port}";
+        var session = new ClientSession(server, output, remote?.ToString() ?? "?", local, peerPort, input) { Connection = connection };
+        server.Clients[session.Id] = session;
+        return session;
+    }
+
+    // The synchronous half of a batch: runs the complete requests of the buffer and advances it past them. Commands
+    // for other nodes are sent as they come (pipelined); their replies, with every reply after them, are written in
+    // request order by EndBatchAsync.
+    private static void RunBatch(ClientSession session, ref ReadOnlySequence<byte> buffer, bool received)
+    {
+        var before = buffer.Length;
+        session.PubSub?.ClearWake();
+        if (received)
+            session.LastInteraction = session.Server.NowMs;
+        var commands = session.Counters.Commands;
+        ProcessBatch(session, ref buffer);
+        session.Connection?.Served(session.Counters.Commands - commands);
+        session.WaitChain = null;
+        session.Counters.NetInputBytes += before - buffer.Length;
+    }
+
+    // The end of a batch: deferred replies, the commit its writes wait for, waiting messages, the flush. Returns
+    // whether the connection goes on. Completes at once for a batch of reads whose replies the socket took.
+    private static ValueTask<bool> EndBatchAsync(ClientSession session, bool ended)
+    {
+        if (session.Deferring || session.PendingCommit || session.PubSub is not null)
+            return EndWaitingBatchAsync(session, ended);
+        var output = session.Output;
+        CountOutput(session, output);
+        var flush = output.FlushAsync(session.Killed);
+        if (!flush.IsCompletedSuccessfully)
+            return AfterFlushAsync(session, flush, ended);
+        return new(GoesOn(session, flush.Result, ended));
+    }
+
+    private static bool GoesOn(ClientSession session, FlushResult flush, bool ended) =>
+        !(session.CloseAfterReply || ended || flush.IsCompleted);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> AfterFlushAsync(ClientSession session, ValueTask<FlushResult> flush, bool ended) =>
+        GoesOn(session, await flush, ended);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<bool> EndWaitingBatchAsync(ClientSession session, bool ended)
+    {
+        if (session.Deferring)
+        {
+            session.StopDeferring();
+            while (session.Deferred.TryDequeue(out var reply))
+                session.Writer.WriteRaw(await reply);
+        }
+
+        // Replies to writes leave only once those writes are as durable as appendfsync promises. The batch ran
+        // synchronously; its replies sit unflushed in the pipe while this one await covers every write of the batch.
+        // On an event loop the commit comes at the end of the loop's pass, once for every batch of the pass (under
+        // appendfsync always, one fsync for them all); otherwise the store's syncer groups the waiting connections.
+        if (session.PendingCommit)
+        {
+            session.PendingCommit = false;
+            await (session.Connection is { } connection ? connection.CommitAsync() : session.Store.CommitAsync());
+        }
+
+        // Messages published to this connection follow its replies, flushed a few hundred KB at a time: while
+        // the client does not read, they wait in its outbox, where its output limit applies.
+        var output = session.Output;
+        if (session.PubSub is { } subscriber)
+        {
+            while (subscriber.Drain(session.Writer, 256 * 1024))
+            {
+                CountOutput(session, output);
+                if ((await output.FlushAsync(session.Killed)).IsCompleted)
+                    return false;
+            }
+        }
+
+        CountOutput(session, output);
+        return GoesOn(session, await output.FlushAsync(session.Killed), ended);
+    }
+
+    // Why a connection ended, from what its batch threw: nothing for a kill, the error for a failed socket, and the
+    // error reported for anything else (a bug: it closes this connection only).
+    private static Exception? Fault(ClientSession session, Exception ex)
+    {
+        if (ex is OperationCanceledException)
+            return null;
+        if (ex is not (IOException or SocketException or ConnectionResetException or ObjectDisposedException))
+            session.Server.ReportConnectionFailure(session.Id, ex);
+        return ex;
+    }
+
+    // The connection ended: its session goes, and its output completes (a killed or failed connection closes
+    // without the replies it still has queued).
+    private static void Release(ClientSession session, Exception? fault)
+    {
+        var server = session.Server;
+        if (session.Connection is { } connection && (fault is not null || session.Killed.IsCancellationRequested))
+            connection.Abort(fault);
+        if (session.PubSub is { } subscriber)
+            server.PubSub.RemoveAll(subscriber);
+        server.Clients.TryRemove(session.Id, out _);
+        server.Retire(session.Counters);
+        session.Dispose();
+        session.Output.Complete(fault);
+    }
+
+    // An event loop's connection, run by its loop (see ILoopClient): each batch runs on the loop's thread as soon
+    // as its bytes are read, and only a batch that must wait leaves it.
+    private sealed class LoopClient(ClientSession session) : ILoopClient
+    {
+        private Exception? _fault;
+
+        public ValueTask<bool> Serve(ref ReadOnlySequence<byte> input, bool received, bool ended)
+        {
+            try
+            {
+                RunBatch(session, ref input, received);
+                var end = EndBatchAsync(session, ended);
+                return end.IsCompletedSuccessfully ? end : Guarded(end);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _fault = Fault(session, ex);
+                return new(false);
+            }
+        }
+
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+        private async ValueTask<bool> Guarded(ValueTask<bool> end)
+        {
+            try
+            {
+                return await end.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _fault = Fault(session, ex);
+                return false;
+            }
+        }
+
+        public void Closed(Exception? error) => Release(session, _fault ?? error);
     }
 
     private static void CountOutput(ClientSession session, PipeWriter output)
@@ -454,6 +559,6 @@ internal sealed partial class RespListener : BackgroundService
     private sealed class Server(RespListener owner, bool peerPort) : SocketServer
     {
         protected override Task OnClientConnectedAsync(in ClientConnection client) =>
-            owner.RunClientAsync(client.Transport, null, client.RemoteEndPoint, peerPort);
+            owner.RunClientAsync(client.Transport, client.RemoteEndPoint, peerPort);
     }
 }

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using System.Threading.Channels;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Estoraje.Storage.Memory;
@@ -44,11 +46,13 @@ public sealed class EventLoopTests : IDisposable
         const int Clients = 4;
         var clients = new Socket[Clients];
         var served = new Socket[Clients];
-        var connections = new LoopConnection[Clients];
+        var batches = new ScriptedClient[Clients];
+        var prefetchesBefore = 0;
         for (var c = 0; c < Clients; c++)
         {
             (clients[c], served[c]) = await ConnectAsync();
-            connections[c] = EventLoop.Add(_loops, served[c], SendOptions, Options);
+            batches[c] = new ScriptedClient { OnServe = _ => _store.Prefetched.Count - prefetchesBefore };
+            Add(served[c], batches[c]);
         }
 
         // Hold the loop inside a pass while every client's request arrives: its next pass finds them all ready.
@@ -60,20 +64,18 @@ public sealed class EventLoopTests : IDisposable
             gate.Wait();
         });
         Assert.True(entered.Wait(TimeSpan.FromSeconds(10)));
-        var prefetchesBefore = _store.Prefetched.Count;
+        prefetchesBefore = _store.Prefetched.Count;
         for (var c = 0; c < Clients; c++)
             await clients[c].SendAsync(Encoding.ASCII.GetBytes($"*2\r\n$3\r\nGET\r\n$5\r\nkey:{c}\r\n"));
         Assert.True(SpinWait.SpinUntil(() => served.All(s => s.Available > 0), TimeSpan.FromSeconds(10)));
 
         // Each batch sees the requests of the whole pass already prefetched.
-        var seen = connections.Select(connection => ReadOnLoopAsync(connection.Input, () => _store.Prefetched.Count - prefetchesBefore)).ToArray();
         gate.Set();
-        var batches = await Task.WhenAll(seen).WaitAsync(TimeSpan.FromSeconds(10));
-
         for (var c = 0; c < Clients; c++)
         {
-            Assert.Equal($"*2\r\n$3\r\nGET\r\n$5\r\nkey:{c}\r\n", batches[c].Request);
-            Assert.Equal(1, batches[c].PrefetchesBefore);
+            var batch = await batches[c].Batches.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal($"*2\r\n$3\r\nGET\r\n$5\r\nkey:{c}\r\n", batch.Input);
+            Assert.Equal(1, batch.Seen);
         }
 
         var keys = Assert.Single(_store.Prefetched.Skip(prefetchesBefore));
@@ -85,12 +87,13 @@ public sealed class EventLoopTests : IDisposable
     public async Task A_single_ready_socket_runs_its_batch_at_once_without_a_prefetch()
     {
         var (client, served) = await ConnectAsync();
-        var connection = EventLoop.Add(_loops, served, SendOptions, Options);
-        var seen = ReadOnLoopAsync(connection.Input, () => _store.Prefetched.Count);
+        var scripted = new ScriptedClient();
+        Add(served, scripted);
         await client.SendAsync(Encoding.ASCII.GetBytes("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n"));
 
-        var batch = await seen.WaitAsync(TimeSpan.FromSeconds(10));
-        Assert.Equal("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n", batch.Request);
+        var batch = await scripted.NextAsync();
+        Assert.Equal("*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n", batch.Input);
+        Assert.True(batch.Received);
         Assert.Empty(_store.Prefetched);
         Assert.Empty(_failures);
     }
@@ -99,7 +102,7 @@ public sealed class EventLoopTests : IDisposable
     public async Task Output_flushed_past_what_the_socket_takes_reaches_a_slow_reader_whole_then_the_connection_closes()
     {
         var (client, served) = await ConnectAsync();
-        var connection = EventLoop.Add(_loops, served, SendOptions, Options);
+        var connection = Add(served, new ScriptedClient());
         const int Chunks = 8000;
         const int ChunkSize = 4096;
         const int FlushEvery = 100;
@@ -154,12 +157,158 @@ public sealed class EventLoopTests : IDisposable
         Assert.Empty(_failures);
     }
 
-    // As the server's receive pipes: the reader continues inline, on the loop's thread.
-    private static PipeOptions Options { get; } = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline, useSynchronizationContext: false);
+    [Fact]
+    public async Task A_request_larger_than_the_input_buffer_reaches_the_client_whole()
+    {
+        var (client, served) = await ConnectAsync();
+        const int Size = 200_000;
+        var scripted = new ScriptedClient { Consume = batch => batch.Input.Length < Size ? 0 : batch.Input.Length };
+        Add(served, scripted);
+        var sent = new string(Enumerable.Range(0, Size).Select(i => (char)('a' + i % 26)).ToArray());
+        for (var at = 0; at < Size; at += 50_000)
+            await client.SendAsync(Encoding.ASCII.GetBytes(sent.Substring(at, 50_000)));
+
+        // Each batch holds everything so far (nothing was consumed), until the last holds it all.
+        while (true)
+        {
+            var batch = await scripted.NextAsync();
+            Assert.StartsWith(batch.Input, sent, StringComparison.Ordinal);
+            if (batch.Input.Length == Size)
+                break;
+        }
+
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public async Task Past_the_input_limit_the_socket_waits_until_the_client_consumes()
+    {
+        var (client, served) = await ConnectAsync();
+        const int Limit = 64 * 1024;
+        const int Size = 1 << 20;
+        var consume = false;
+        var scripted = new ScriptedClient { Consume = batch => Volatile.Read(ref consume) ? batch.Input.Length : 0 };
+        var connection = Add(served, scripted, inputLimit: Limit);
+        var sent = Enumerable.Range(0, Size).Select(i => (byte)('a' + i % 26)).ToArray();
+        var sending = client.SendAsync(sent);
+
+        // The input fills up to the limit and stops there.
+        Batch batch;
+        do
+            batch = await scripted.NextAsync();
+        while (batch.Input.Length < Limit);
+        Assert.Equal(Limit, batch.Input.Length);
+
+        // Consumed (the client runs on a wake-up, with nothing new), the rest is read and arrives whole.
+        Volatile.Write(ref consume, true);
+        connection.Wake();
+        var received = new StringBuilder();
+        while (received.Length < Size)
+        {
+            batch = await scripted.NextAsync();
+            Assert.True(batch.Input.Length <= Limit, $"{batch.Input.Length} bytes unconsumed");
+            received.Append(batch.Input);
+        }
+
+        await sending;
+        Assert.Equal(Encoding.ASCII.GetString(sent), received.ToString());
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public async Task A_batch_that_waits_holds_the_next_one_which_then_runs_on_the_loop()
+    {
+        var (client, served) = await ConnectAsync();
+        var first = new TaskCompletionSource<bool>();
+        var scripted = new ScriptedClient { Result = batch => batch.Input == "first" ? new(first.Task) : new(true) };
+        Add(served, scripted);
+        await client.SendAsync(Encoding.ASCII.GetBytes("first"));
+        Assert.Equal("first", (await scripted.NextAsync()).Input);
+
+        // The loop reads what follows, but the client is not called while its batch waits.
+        await client.SendAsync(Encoding.ASCII.GetBytes("second"));
+        Assert.True(SpinWait.SpinUntil(() => served.Available == 0, TimeSpan.FromSeconds(10)));
+        await OnLoopAsync();
+        Assert.False(scripted.Batches.Reader.TryRead(out _));
+
+        // Completed on another thread, it lets the next batch run, on the loop's thread.
+        await Task.Run(() => first.SetResult(true));
+        var second = await scripted.NextAsync();
+        Assert.Equal("second", second.Input);
+        Assert.True(second.Received);
+        Assert.True(second.OnLoop);
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public async Task At_the_end_of_the_stream_the_client_runs_what_is_left_then_closes_and_the_socket_closes()
+    {
+        var (client, served) = await ConnectAsync();
+        var connection = default(LoopConnection);
+        var scripted = new ScriptedClient { Consume = _ => 0 };
+        scripted.Output = () => connection!.Output;
+        connection = Add(served, scripted);
+        await client.SendAsync(Encoding.ASCII.GetBytes("partial"));
+        Assert.Equal("partial", (await scripted.NextAsync()).Input);
+
+        client.Shutdown(SocketShutdown.Send);
+        var last = await scripted.NextAsync();
+        Assert.Equal(("partial", true), (last.Input, last.Ended));
+        Assert.Null(await scripted.Closing.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        var buffer = new byte[16];
+        Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public async Task A_wake_runs_the_client_with_nothing_received()
+    {
+        var (_, served) = await ConnectAsync();
+        var scripted = new ScriptedClient();
+        var connection = Add(served, scripted);
+        connection.Wake();
+
+        var batch = await scripted.NextAsync();
+        Assert.Equal(("", false, false, true), (batch.Input, batch.Received, batch.Ended, batch.OnLoop));
+        Assert.Empty(_failures);
+    }
+
+    [Fact]
+    public async Task An_aborted_connection_closes_its_socket_at_once_and_its_client_once_the_waiting_batch_completes()
+    {
+        var (client, served) = await ConnectAsync();
+        var pending = new TaskCompletionSource<bool>();
+        var scripted = new ScriptedClient { Result = _ => new(pending.Task) };
+        var connection = Add(served, scripted);
+        await client.SendAsync(Encoding.ASCII.GetBytes("x"));
+        await scripted.NextAsync();
+
+        connection.Abort(null);
+        var buffer = new byte[16];
+        Assert.Equal(0, await client.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        await OnLoopAsync();
+        Assert.False(scripted.Closing.Task.IsCompleted);
+
+        pending.SetResult(true);
+        Assert.Null(await scripted.Closing.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(scripted.Batches.Reader.TryRead(out _));
+        Assert.Empty(_failures);
+    }
+
+    // Completes once the loop has finished the pass it is in (it runs posted actions between passes).
+    private Task OnLoopAsync()
+    {
+        var ran = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loops[0].Post(ran.SetResult);
+        return ran.Task.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 
     // As the server's send pipes: a flush waits past 1 MB unsent, and continues on a pool thread.
     private static PipeOptions SendOptions { get; } = new(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.ThreadPool,
         pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
+
+    private LoopConnection Add(Socket served, ScriptedClient client, long inputLimit = 1 << 20) =>
+        EventLoop.Add(_loops, served, SendOptions, inputLimit, _ => client);
 
     private async Task<(Socket Client, Socket Served)> ConnectAsync()
     {
@@ -172,14 +321,44 @@ public sealed class EventLoopTests : IDisposable
         return (client, served);
     }
 
-    // The batch of one connection: what it read, and what the store had been asked to prefetch when it ran.
-    private static async Task<(string Request, int PrefetchesBefore)> ReadOnLoopAsync(PipeReader input, Func<int> prefetches)
+    // One call of the client by its loop: what the input held, what the call was told, what the client's probe saw.
+    private sealed record Batch(string Input, bool Received, bool Ended, int Seen, bool OnLoop);
+
+    // A client that records each batch the loop hands it and answers as its script says: by default it consumes
+    // everything and goes on.
+    private sealed class ScriptedClient : ILoopClient
     {
-        var result = await input.ReadAsync();
-        var count = prefetches();
-        var request = Encoding.ASCII.GetString(result.Buffer);
-        input.AdvanceTo(result.Buffer.End);
-        return (request, count);
+        public Channel<Batch> Batches { get; } = Channel.CreateUnbounded<Batch>();
+
+        public TaskCompletionSource<Exception?> Closing { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Func<Batch, int>? OnServe { get; init; }
+
+        // How many bytes of the input a batch consumes (all of it when null).
+        public Func<Batch, long>? Consume { get; init; }
+
+        // What a batch returns (a completed true when null).
+        public Func<Batch, ValueTask<bool>>? Result { get; init; }
+
+        public ValueTask<bool> Serve(ref ReadOnlySequence<byte> input, bool received, bool ended)
+        {
+            var batch = new Batch(Encoding.ASCII.GetString(input), received, ended, 0, Thread.CurrentThread.Name?.Contains("loop", StringComparison.OrdinalIgnoreCase) == true);
+            batch = batch with { Seen = OnServe?.Invoke(batch) ?? 0 };
+            input = input.Slice(Consume?.Invoke(batch) ?? input.Length);
+            Batches.Writer.TryWrite(batch);
+            return Result?.Invoke(batch) ?? new(true);
+        }
+
+        // The connection's output, if the client completes it when it closes (as the server's clients do).
+        public Func<PipeWriter>? Output { get; set; }
+
+        public void Closed(Exception? error)
+        {
+            Output?.Invoke().Complete(error);
+            Closing.TrySetResult(error);
+        }
+
+        public async Task<Batch> NextAsync() => await Batches.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
     // A memory store that records the keys it is asked to prefetch.
