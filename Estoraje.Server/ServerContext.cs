@@ -26,7 +26,7 @@ internal sealed partial class ServerContext
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Options = options;
         Store = store;
-        Time = time;
+        Time = time as CommandClock ?? new CommandClock(time);
         RequestShutdown = requestShutdown;
         StartedAt = time.GetUtcNow();
         RequirePass = options.RequirePass;
@@ -84,7 +84,8 @@ internal sealed partial class ServerContext
     /// <summary>Completes once the store has finished loading.</summary>
     public Task Loaded => _loading ? _loaded.Task : Task.CompletedTask;
 
-    public TimeProvider Time { get; }
+    /// <summary>The server's clock: it stands still while a command runs (see <see cref="CommandClock"/>).</summary>
+    public CommandClock Time { get; }
 
     public Action RequestShutdown { get; }
 

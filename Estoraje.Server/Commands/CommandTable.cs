@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using Estoraje.Resp;
+using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using static Estoraje.Server.Commands.CommandFlags;
 
@@ -404,6 +405,7 @@ internal sealed class CommandTable
     {
         client.LastCommand = command.FullName;
         var started = Stopwatch.GetTimestamp();
+        var clock = client.Server.Time.Freeze(started);
         var replyStart = client.Writer.BytesWritten;
         try
         {
@@ -420,6 +422,10 @@ internal sealed class CommandTable
                 client.Writer.WriteError($"ERR internal error while executing '{command.FullName}'");
             else
                 client.CloseAfterReply = true;
+        }
+        finally
+        {
+            CommandClock.Restart(clock);
         }
 
         // The batch's replies wait for the store to commit its writes (see RespListener).

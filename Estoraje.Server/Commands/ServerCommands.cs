@@ -350,7 +350,8 @@ internal static class ServerCommands
 
     public static void Time(ClientSession client, RespRequest request)
     {
-        var micros = client.Server.Time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 + (client.Server.Time.GetUtcNow().Ticks / 10 % 1000);
+        // As Redis, the clock's time now, not the command's (see CommandClock).
+        var micros = (client.Server.Time.GetWallNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
         client.Writer.WriteArrayHeader(2);
         client.Writer.WriteBulkString(micros / 1_000_000);
         client.Writer.WriteBulkString(micros % 1_000_000);

@@ -85,7 +85,7 @@ public static class EstorajeHost
             Environment.SetEnvironmentVariable(InlineCompletions, "1");
 
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<TimeProvider>(CommandClock.OverSystem);
         builder.Services.AddSingleton(identity);
         if (options.IsClustered)
         {

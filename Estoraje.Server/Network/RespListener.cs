@@ -237,7 +237,7 @@ internal sealed partial class RespListener : BackgroundService
         var before = buffer.Length;
         session.PubSub?.ClearWake();
         if (received)
-            session.LastInteraction = session.Server.NowMs;
+            session.LastInteraction = Environment.TickCount64;
         var commands = session.Counters.Commands;
         ProcessBatch(session, ref buffer);
         session.Connection?.Served(session.Counters.Commands - commands);
