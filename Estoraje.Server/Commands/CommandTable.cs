@@ -347,11 +347,18 @@ internal sealed class CommandTable
     /// </summary>
     public CommandDefinition? Resolve(ClientSession client, RespRequest request)
     {
-        var command = Find(request[0]);
+        var name = request[0];
+        var command = client.RecentCommand.Match(name);
         if (command is null)
         {
-            client.Writer.WriteError(UnknownCommand(request));
-            return null;
+            command = Find(name);
+            if (command is null)
+            {
+                client.Writer.WriteError(UnknownCommand(request));
+                return null;
+            }
+
+            client.RecentCommand.Remember(name, command);
         }
 
         if (command.HasSubcommands && request.Count >= 2)

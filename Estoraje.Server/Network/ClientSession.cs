@@ -50,6 +50,9 @@ internal sealed class ClientSession : IDisposable
 
     public RequestParser Parser { get; }
 
+    /// <summary>The command it named last (see <see cref="Commands.RecentCommand"/>).</summary>
+    public Commands.RecentCommand RecentCommand { get; } = new();
+
     public long Id { get; }
 
     public string Address { get; }
