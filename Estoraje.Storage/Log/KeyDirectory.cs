@@ -119,12 +119,7 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
     public static int BytesFor(int keyLength) => EntrySize + 4 + KeyArena.RecordSize(keyLength);
 
     /// <summary>The hash every key is filed under (randomized per process).</summary>
-    public static int Hash(ReadOnlySpan<byte> key)
-    {
-        var h = new HashCode();
-        h.AddBytes(key);
-        return h.ToHashCode();
-    }
+    public static int Hash(ReadOnlySpan<byte> key) => KeyHash.Of(key);
 
     /// <summary>The key of an entry: valid until the next call that adds or removes a key.</summary>
     public ReadOnlySpan<byte> KeyOf(int index) => _arena.Get(this[index].Key);

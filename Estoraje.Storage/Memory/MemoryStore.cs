@@ -396,12 +396,7 @@ public sealed class MemoryStore : IKeyValueStore
 
     private static int Capacity(object? value) => value is byte[] bytes ? bytes.Length : 0;
 
-    private static int Hash(ReadOnlySpan<byte> key)
-    {
-        var h = new HashCode();
-        h.AddBytes(key);
-        return h.ToHashCode();
-    }
+    private static int Hash(ReadOnlySpan<byte> key) => KeyHash.Of(key);
 
     private static int ShardOf(int hash) => (int)((uint)hash >> (32 - ShardBits));
 }
