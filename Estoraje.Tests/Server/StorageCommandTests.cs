@@ -1,10 +1,5 @@
-using System.Buffers;
-using System.IO.Pipelines;
-using System.Text;
-using Estoraje.Resp;
 using Estoraje.Server;
 using Estoraje.Server.Hosting;
-using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Estoraje.Storage.Log;
 using Estoraje.Storage.Memory;
@@ -101,18 +96,5 @@ public sealed class StorageCommandTests : IDisposable
 
     private static ServerContext Server(IKeyValueStore store) => new(new ServerOptions(), store, TimeProvider.System, () => { });
 
-    private static async Task<string> Run(ServerContext server, string command)
-    {
-        var pipe = new Pipe();
-        var session = new ClientSession(server, pipe.Writer, "test", "test");
-        var buffer = new ReadOnlySequence<byte>(Encoding.ASCII.GetBytes(command + "\r\n"));
-        Assert.Equal(ParseStatus.Done, session.Parser.TryParse(ref buffer, out var request));
-        server.Commands.Execute(session, request);
-        await pipe.Writer.FlushAsync();
-        await pipe.Writer.CompleteAsync();
-        var result = await pipe.Reader.ReadAsync();
-        var text = Encoding.UTF8.GetString(result.Buffer.ToArray());
-        pipe.Reader.AdvanceTo(result.Buffer.End);
-        return text;
-    }
+    private static Task<string> Run(ServerContext server, string command) => CommandRunner.RunAsync(server, command.Split(' '));
 }

@@ -1,11 +1,6 @@
-using System.Buffers;
 using System.Diagnostics;
-using System.IO.Pipelines;
-using System.Text;
-using Estoraje.Resp;
 using Estoraje.Server;
 using Estoraje.Server.Hosting;
-using Estoraje.Server.Network;
 using Estoraje.Storage.Memory;
 using Estoraje.Tests.Support;
 
@@ -86,9 +81,9 @@ public sealed class CommandClockTests
             const string Script = "redis.call('SET', KEYS[1], 'v', 'PX', 1) local t = redis.call('TIME') " +
                 "while true do local n = redis.call('TIME') if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 5000 then break end end " +
                 "return redis.call('GET', KEYS[1])";
-            Assert.Equal("$1\r\nv\r\n", await RunAsync(server, "EVAL", Script, "1", "k"));
+            Assert.Equal("$1\r\nv\r\n", await CommandRunner.RunAsync(server, "EVAL", Script, "1", "k"));
             WaitFor(TimeSpan.FromMilliseconds(2));
-            Assert.Equal("$-1\r\n", await RunAsync(server, "GET", "k"));
+            Assert.Equal("$-1\r\n", await CommandRunner.RunAsync(server, "GET", "k"));
         }
         finally
         {
@@ -102,22 +97,5 @@ public sealed class CommandClockTests
         var started = Stopwatch.GetTimestamp();
         while (Stopwatch.GetElapsedTime(started) < span)
             Thread.SpinWait(100);
-    }
-
-    private static async Task<string> RunAsync(ServerContext server, params string[] arguments)
-    {
-        var pipe = new Pipe();
-        using var session = new ClientSession(server, pipe.Writer, "test", "test");
-        var frame = new StringBuilder($"*{arguments.Length}\r\n");
-        foreach (var argument in arguments)
-            frame.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
-        var buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(frame.ToString()));
-        Assert.Equal(ParseStatus.Done, session.Parser.TryParse(ref buffer, out var request));
-        server.Commands.Execute(session, request);
-        await pipe.Writer.CompleteAsync();
-        var result = await pipe.Reader.ReadAsync();
-        var text = Encoding.UTF8.GetString(result.Buffer.ToArray());
-        pipe.Reader.AdvanceTo(result.Buffer.End);
-        return text;
     }
 }
