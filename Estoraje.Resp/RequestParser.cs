@@ -62,6 +62,14 @@ public sealed class RequestParser
     public ParseStatus TryParse(ref ReadOnlySequence<byte> buffer, out RespRequest request)
     {
         request = default;
+        if (_expected < 0 && buffer.IsSingleSegment && TryParseWhole(buffer.FirstSpan, out var whole))
+        {
+            request = new RespRequest(buffer.FirstSpan, _args.AsSpan(0, _argCount));
+            ResetFrame();
+            buffer = buffer.Slice(whole);
+            return ParseStatus.Done;
+        }
+
         while (!buffer.IsEmpty)
         {
             var inline = FirstByte(buffer) != (byte)'*';
@@ -182,6 +190,52 @@ public sealed class RequestParser
 
         length = _offset;
         return ParseStatus.Done;
+    }
+
+    // The common case in one pass over a span: a whole, well-formed multibulk request of plain decimal lengths within
+    // the limits, at the start of the data. Anything else (a partial or empty request, a malformed or oversized one)
+    // returns false having framed nothing, and goes the general way, which has every error and limit.
+    private bool TryParseWhole(ReadOnlySpan<byte> data, out int length)
+    {
+        length = 0;
+        var at = 1;
+        if (data.IsEmpty || data[0] != (byte)'*' || !TryReadLength(data, ref at, out var count) || count == 0 ||
+            count > _limits.MaxMultiBulkLength || (!Authenticated && count > _limits.MaxUnauthenticatedMultiBulkLength) ||
+            (_args.Length > ShrinkAbove && count <= ShrinkAbove))
+            return false;
+
+        var maxBulk = Authenticated ? _limits.MaxBulkLength : Math.Min(_limits.MaxBulkLength, _limits.MaxUnauthenticatedBulkLength);
+        for (var i = 0; i < count; i++)
+        {
+            var bulk = 0L;
+            if (at >= data.Length || data[at++] != (byte)'$' || !TryReadLength(data, ref at, out bulk) ||
+                bulk > maxBulk || data.Length - at < bulk + 2 || at + bulk > _limits.MaxQueryBuffer)
+            {
+                _argCount = 0;
+                return false;
+            }
+
+            AddArg(at, bulk);
+            at += (int)bulk + 2;
+        }
+
+        length = at;
+        return true;
+    }
+
+    // Digits then CRLF at data[at..] (at most 18 digits, so no overflow), as Redis's string2ll takes them; at moves
+    // past the CRLF.
+    private static bool TryReadLength(ReadOnlySpan<byte> data, ref int at, out long value)
+    {
+        value = 0;
+        var start = at;
+        while (at < data.Length && at - start < 18 && (uint)(data[at] - '0') <= 9)
+            value = value * 10 + (data[at++] - '0');
+        // A leading zero ("01") is Redis's protocol error: the general way reports it.
+        if (at == start || (data[start] == '0' && at - start > 1) || data.Length - at < 2 || data[at] != Cr || data[at + 1] != Lf)
+            return false;
+        at += 2;
+        return true;
     }
 
     private ParseStatus ParseInline(ReadOnlySequence<byte> buffer, out long length)

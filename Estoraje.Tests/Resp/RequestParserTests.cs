@@ -44,6 +44,8 @@ public sealed class RequestParserTests
         ["multibulk count just above INT_MAX"] = ("*2147483648\r\n", [], "Protocol error: invalid multibulk length"),
         ["multibulk count with plus sign"] = ("*+1\r\n", [], "Protocol error: invalid multibulk length"),
         ["multibulk count with leading zero"] = ("*01\r\n", [], "Protocol error: invalid multibulk length"),
+        ["multibulk count with leading zero, whole request"] = ("*01\r\n$4\r\nPING\r\n", [], "Protocol error: invalid multibulk length"),
+        ["bulk length with leading zero, whole request"] = ("*1\r\n$04\r\nPING\r\n", [], "Protocol error: invalid bulk length"),
         ["multibulk count empty"] = ("*\r\n", [], "Protocol error: invalid multibulk length"),
         ["bulk length negative"] = ("*1\r\n$-1\r\n", [], "Protocol error: invalid bulk length"),
         ["bulk length not a number"] = ("*1\r\n$abc\r\n", [], "Protocol error: invalid bulk length"),
