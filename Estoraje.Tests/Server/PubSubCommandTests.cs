@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Estoraje.Resp;
 using Estoraje.Server;
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using Estoraje.Storage.Memory;
@@ -121,11 +122,7 @@ public sealed class PubSubCommandTests
 
         public async Task<string> RunAsync(string command)
         {
-            var words = command.Split(' ');
-            var request = new StringBuilder().Append('*').Append(words.Length).Append("\r\n");
-            foreach (var word in words)
-                request.Append('$').Append(Encoding.UTF8.GetByteCount(word)).Append("\r\n").Append(word).Append("\r\n");
-            var buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(request.ToString()));
+            var buffer = new ReadOnlySequence<byte>(PeerConnection.Encode(command.Split(' ')));
             Assert.Equal(ParseStatus.Done, Session.Parser.TryParse(ref buffer, out var parsed));
             if (Session.PubSub is { HasPending: true } pending)
                 pending.Drain(Session.Writer);

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Estoraje.Resp;
 using Estoraje.Server;
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Network;
 
 namespace Estoraje.Tests.Support;
@@ -14,10 +15,7 @@ internal static class CommandRunner
     {
         var pipe = new Pipe();
         using var session = new ClientSession(server, pipe.Writer, "test", "test");
-        var frame = new StringBuilder($"*{arguments.Length}\r\n");
-        foreach (var argument in arguments)
-            frame.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
-        var buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(frame.ToString()));
+        var buffer = new ReadOnlySequence<byte>(PeerConnection.Encode(arguments));
         Assert.Equal(ParseStatus.Done, session.Parser.TryParse(ref buffer, out var request));
         server.Commands.Execute(session, request);
         await pipe.Writer.CompleteAsync();

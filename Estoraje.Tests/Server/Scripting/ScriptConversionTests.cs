@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Text;
 using Estoraje.Resp;
 using Estoraje.Server;
+using Estoraje.Server.Cluster;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using Estoraje.Server.Scripting;
@@ -176,10 +177,7 @@ public sealed class ScriptConversionTests : IDisposable
 
     private string Run(ClientSession session, params string[] arguments)
     {
-        var request = new StringBuilder().Append('*').Append(arguments.Length).Append("\r\n");
-        foreach (var argument in arguments)
-            request.Append('$').Append(Encoding.UTF8.GetByteCount(argument)).Append("\r\n").Append(argument).Append("\r\n");
-        var buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(request.ToString()));
+        var buffer = new ReadOnlySequence<byte>(PeerConnection.Encode(arguments));
         var output = new ArrayBufferWriter<byte>();
         var previous = session.Writer.Output;
         session.Writer.Output = output;
