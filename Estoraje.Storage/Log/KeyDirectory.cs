@@ -384,6 +384,23 @@ internal sealed class KeyDirectory : ChainedTable<KeyDirectory.Entry>, IBucketSc
     }
 
     /// <summary>
+    /// Visits one bucket, adding where the record of each entry lies when it lies in one of
+    /// <paramref name="segments"/> (indexed by id); returns the next cursor.
+    /// </summary>
+    public ulong CollectRecordsIn(ulong cursor, Segment?[] segments, List<RecordLocation> found)
+    {
+        var first = Head(cursor, out var next);
+        for (var i = first; i >= 0; i = this[i].Next)
+        {
+            ref var e = ref this[i];
+            if ((uint)e.Segment < (uint)segments.Length && segments[e.Segment] is not null && e.Version != 0)
+                found.Add(new RecordLocation(e.Segment, e.Offset, e.Version));
+        }
+
+        return next;
+    }
+
+    /// <summary>
     /// Visits one bucket, adding copies of the keys of tombstones whose deletion (or expiry) is older than
     /// <paramref name="cutoffMs"/>; returns the next cursor.
     /// </summary>

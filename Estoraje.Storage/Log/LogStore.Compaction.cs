@@ -136,16 +136,26 @@ public sealed partial class LogStore
         foreach (var s in inputs)
             bytesBefore += s.Length;
 
+        var listed = ListedInputs(inputs);
         using var output = new CompactionOutput(this, writer);
         try
         {
+            var copied = CopyListed(listed, output);
             foreach (var input in inputs)
             {
-                if (!CopyLive(input, output, minOther))
-                {
-                    output.Abandon();
-                    return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
-                }
+                if (!copied)
+                    break;
+                // A listed segment is read through only if a purge made it hold an unlisted record during the
+                // walk, and then only for the records to keep: its listed ones are copied.
+                var wasListed = listed.Contains(input);
+                if (!wasListed || input.HoldsUnlisted)
+                    copied = CopyLive(input, output, minOther, keepOnly: wasListed);
+            }
+
+            if (!copied)
+            {
+                output.Abandon();
+                return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
             }
 
             // The copies are on disk, with their hint files, before any key points at them.
@@ -170,13 +180,124 @@ public sealed partial class LogStore
             writer.Delete(input);
 
         var bytesAfter = output.BytesWritten;
-        var result = new CompactionResult(inputs.Count, bytesBefore, bytesAfter, Stopwatch.GetElapsedTime(started));
-        _options.Log?.Invoke(StoreEvent.Information, $"Compacted {inputs.Count} segments: {bytesBefore} bytes to {bytesAfter} in {result.Elapsed.TotalMilliseconds:F0} ms.");
+        var result = new CompactionResult(inputs.Count, bytesBefore, bytesAfter, Stopwatch.GetElapsedTime(started)) { Listed = listed.Count };
+        _options.Log?.Invoke(StoreEvent.Information,
+            $"Compacted {inputs.Count} segments ({listed.Count} from the key directory): {bytesBefore} bytes to {bytesAfter} in {result.Elapsed.TotalMilliseconds:F0} ms.");
         return result;
     }
 
-    // Copies the records of one segment that are still needed; false when the compaction was cancelled.
-    private bool CopyLive(Segment input, CompactionOutput output, long minOther)
+    // The inputs whose records to copy are best found from the key directory (see CopyListed): those that hold no
+    // unlisted record, when walking the directory costs less than reading them through. Either way costs a pass
+    // over the live records; reading a segment through also costs its garbage, a walk every directory entry
+    // (the listed records are copied in batches of ListedBatchBytes of them, one walk each).
+    private List<Segment> ListedInputs(List<Segment> inputs)
+    {
+        var source = _options.CompactionSource;
+        var listed = new List<Segment>();
+        if (source == CompactionSource.Segments)
+            return listed;
+        long bytes = 0, live = 0;
+        foreach (var s in inputs)
+        {
+            if (s.HoldsUnlisted)
+                continue;
+            listed.Add(s);
+            bytes += s.Length;
+            live += Math.Max(0, s.Length - s.DeadBytes);
+        }
+
+        var walks = 1 + live / ListedBatchBytes;
+        var entries = Count + TombstoneCount;
+        if (source == CompactionSource.Cheapest && walks * entries * WalkBytesPerEntry > bytes)
+            listed.Clear();
+        return listed;
+    }
+
+    // Reading a segment through costs about as much as walking one directory entry per this many bytes (measured:
+    // docs/benchmarks.md, "directory-driven compaction").
+    internal const int WalkBytesPerEntry = 16;
+
+    // Live bytes of the records copied after one walk: the walk lists them (16 bytes each) before they are copied.
+    private const long ListedBatchBytes = 256L * 1024 * 1024;
+
+    // Buckets walked under one hold of a shard's lock.
+    private const int BucketsPerHold = 64;
+
+    /// <summary>
+    /// Copies the records that the key directory points at in <paramref name="inputs"/>, in file order: all that
+    /// segments holding no unlisted record (<see cref="Segment.HoldsUnlisted"/>) hold worth keeping, found at a
+    /// cost in proportion to the directory and the live records rather than to the garbage. The walk holds each
+    /// shard's lock for a few buckets at a time; it finds every entry that points into the inputs throughout
+    /// (SCAN's guarantee), and no entry starts pointing into them meanwhile (writes go to the active segment, and
+    /// compactions run one at a time). An entry rewritten after it was listed is caught by the swap.
+    /// Returns false when the compaction was cancelled.
+    /// </summary>
+    private bool CopyListed(List<Segment> inputs, CompactionOutput output)
+    {
+        var start = 0;
+        while (start < inputs.Count)
+        {
+            // One batch: inputs whose live bytes add up to ListedBatchBytes (at least one).
+            var batch = new Segment?[inputs.Max(s => s.Id) + 1];
+            long live = 0;
+            var end = start;
+            while (end < inputs.Count && (end == start || live + LiveBytes(inputs[end]) <= ListedBatchBytes))
+            {
+                batch[inputs[end].Id] = inputs[end];
+                live += LiveBytes(inputs[end++]);
+            }
+
+            var found = new List<RecordLocation>();
+            for (var shard = 0; shard < ShardCount; shard++)
+            {
+                var table = _tables[shard];
+                ulong cursor = 0;
+                do
+                {
+                    if (_cancelCompaction)
+                        return false;
+                    lock (_locks[shard])
+                    {
+                        for (var b = 0; b < BucketsPerHold; b++)
+                        {
+                            cursor = table.CollectRecordsIn(cursor, batch, found);
+                            if (cursor == 0)
+                                break;
+                        }
+                    }
+                }
+                while (cursor != 0);
+            }
+
+            found.Sort();
+            SegmentScanner? scanner = null;
+            for (var i = 0; i < found.Count; i++)
+            {
+                var at = found[i];
+                // A resize during the walk can list an entry twice.
+                if (i > 0 && at == found[i - 1])
+                    continue;
+                if (_cancelCompaction)
+                    return false;
+                var segment = batch[at.Segment]!;
+                if (scanner?.Segment != segment)
+                    scanner = new SegmentScanner(segment, segment.Length);
+                // Damage since recovery: as when reading it through, nothing in it is worth keeping.
+                if (scanner.TryRecord(at.Offset, out var header, out var record) && header.Version == at.Version)
+                    output.Copy(record, header, at.Segment, at.Offset, live: true);
+            }
+
+            start = end;
+        }
+
+        return true;
+
+        static long LiveBytes(Segment s) => Math.Max(0, s.Length - s.DeadBytes);
+    }
+
+    // Copies the records of one segment that are still needed (with keepOnly, only those no entry points at);
+    // false when the compaction was cancelled.
+    private bool CopyLive(Segment input, CompactionOutput output, long minOther, bool keepOnly = false)
     {
         var scanner = new SegmentScanner(input, input.Length);
         long position = 0;
@@ -193,7 +314,7 @@ public sealed partial class LogStore
 
             switch (Classify(input.Id, (int)position, header, record.Slice(RecordFormat.HeaderSize, header.KeyLength), minOther))
             {
-                case Fate.Live:
+                case Fate.Live when !keepOnly:
                     output.Copy(record, header, input.Id, (int)position, live: true);
                     break;
                 case Fate.Keep:
@@ -218,8 +339,10 @@ public sealed partial class LogStore
     {
         // Records older than every other segment's oldest record cannot shadow anything that remains.
         var needed = header.Version > minOther;
+        // A FLUSHALL marker is every key's tombstone: it stays for the grace period, so that a replica's older
+        // record cannot come back after a restart, and after it while an older record may remain.
         if (header.IsFlush)
-            return needed ? Fate.Keep : Fate.Drop;
+            return needed || HybridClock.TimeOf(header.Version) >= Now - (long)_options.TombstoneGrace.TotalMilliseconds ? Fate.Keep : Fate.Drop;
         if (header.Version <= Volatile.Read(ref _flushVersion))
             return Fate.Drop;
 
@@ -290,9 +413,14 @@ public sealed partial class LogStore
             _hint!.Add(offset, record[..(RecordFormat.HeaderSize + header.KeyLength)]);
             BytesWritten += record.Length;
             if (live)
+            {
                 _moved.Add(new Moved(record.Slice(RecordFormat.HeaderSize, header.KeyLength).ToArray(), fromSegment, fromOffset, segment, (int)offset, record.Length));
+            }
             else
+            {
                 segment.AddDead(record.Length);
+                segment.MarkUnlisted();
+            }
             Throttle();
         }
 
@@ -329,6 +457,9 @@ public sealed partial class LogStore
                         else
                         {
                             m.To.AddDead(m.Size);
+                            // Purged meanwhile (a tombstone past its grace): the copy may be one to keep.
+                            if (i < 0)
+                                m.To.MarkUnlisted();
                         }
                     }
                 }
@@ -399,4 +530,15 @@ public sealed partial class LogStore
 /// <param name="BytesBefore">Their size.</param>
 /// <param name="BytesAfter">Size of the segments written in their place.</param>
 /// <param name="Elapsed">Time taken.</param>
-public readonly record struct CompactionResult(int Segments, long BytesBefore, long BytesAfter, TimeSpan Elapsed);
+public readonly record struct CompactionResult(int Segments, long BytesBefore, long BytesAfter, TimeSpan Elapsed)
+{
+    /// <summary>Of the segments rewritten, those whose records to copy were found from the key directory.</summary>
+    public int Listed { get; init; }
+}
+
+/// <summary>Where the record of a key directory entry lies, and its version; sorted in file order.</summary>
+internal readonly record struct RecordLocation(int Segment, int Offset, long Version) : IComparable<RecordLocation>
+{
+    public int CompareTo(RecordLocation other) =>
+        Segment != other.Segment ? Segment.CompareTo(other.Segment) : Offset.CompareTo(other.Offset);
+}

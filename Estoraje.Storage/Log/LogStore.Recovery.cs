@@ -227,6 +227,7 @@ public sealed partial class LogStore
         segment.NoteVersion(header.Version);
         if (header.IsFlush)
         {
+            segment.MarkUnlisted();
             _clock.Observe(header.Version);
             if (header.Version > _flushVersion)
             {
@@ -385,6 +386,8 @@ internal sealed class SegmentScanner
         _segment = segment;
         _length = length;
     }
+
+    public Segment Segment => _segment;
 
     /// <summary>Whether an intact record starts at <paramref name="offset"/>.</summary>
     public bool TryRecord(long offset, out RecordHeader header, out ReadOnlySpan<byte> record)

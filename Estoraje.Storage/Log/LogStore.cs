@@ -771,6 +771,8 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
                     var i = table.Find(key, Hash(key));
                     if (i < 0)
                         continue;
+                    // The tombstone's record must outlive its entry while an older record of the key remains.
+                    SegmentOf(table[i].Segment)?.MarkUnlisted();
                     Forget(table, i);
                     Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
                     table.RemoveAt(i);

@@ -52,9 +52,25 @@ public sealed class LogStoreOptions
     /// <summary>Most bytes per second compaction writes (0: no limit), so that it leaves the disk to requests.</summary>
     public long CompactionBytesPerSecond { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>How compaction finds the records to copy (tests pin one; the store picks the cheaper).</summary>
+    internal CompactionSource CompactionSource { get; init; }
+
     /// <summary>Receives notable events, one line each: damage found (warnings) and compactions done.</summary>
     public Action<StoreEvent, string>? Log { get; init; }
 
     /// <summary>A quarter of the memory available to the process.</summary>
     public static long DefaultCacheBytes() => Math.Max(16L * 1024 * 1024, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4);
+}
+
+/// <summary>How compaction finds the live records of the segments it rewrites.</summary>
+internal enum CompactionSource
+{
+    /// <summary>Whichever costs less (see <see cref="LogStore.WalkBytesPerEntry"/>).</summary>
+    Cheapest,
+
+    /// <summary>From the key directory, for every segment that holds no unlisted record.</summary>
+    Directory,
+
+    /// <summary>By reading every segment through.</summary>
+    Segments,
 }

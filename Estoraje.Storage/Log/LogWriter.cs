@@ -111,6 +111,7 @@ internal sealed class LogWriter : IDisposable
         {
             RollLocked();
             AppendLocked(version, 0, ValueKind.None, RecordFlags.Flush, default, default);
+            _active.MarkUnlisted();
             WriteBufferLocked();
             DataSync.Flush(_active.Handle);
             Interlocked.Increment(ref _fsyncs);

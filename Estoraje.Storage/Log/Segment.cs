@@ -11,6 +11,7 @@ internal sealed class Segment : IDisposable
     private long _writtenLength;
     private long _deadBytes;
     private long _minVersion = long.MaxValue;
+    private bool _holdsUnlisted;
 
     public Segment(int id, string path, SafeFileHandle handle, long length)
     {
@@ -44,6 +45,15 @@ internal sealed class Segment : IDisposable
     public long DeadBytes => Volatile.Read(ref _deadBytes);
 
     public void AddDead(long bytes) => Interlocked.Add(ref _deadBytes, bytes);
+
+    /// <summary>
+    /// Whether the segment may hold a record that no key directory entry points at but that compaction must keep:
+    /// a FLUSHALL marker, the tombstone of a key purged from the directory, a copy of either. Compaction takes what
+    /// to copy out of a segment without one from the directory alone: everything else in it is superseded.
+    /// </summary>
+    public bool HoldsUnlisted => Volatile.Read(ref _holdsUnlisted);
+
+    public void MarkUnlisted() => Volatile.Write(ref _holdsUnlisted, true);
 
     /// <summary>
     /// Lowest version of any record in the segment (dead ones included). Compaction may drop a record of a key

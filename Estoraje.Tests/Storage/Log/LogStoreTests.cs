@@ -575,6 +575,83 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public void Compaction_of_segments_that_are_mostly_garbage_finds_their_live_records_from_the_key_directory()
+    {
+        using (var store = Open(segmentSize: 4096))
+        {
+            // 20 keys rewritten 50 times: each sealed segment holds a few live records among many dead ones.
+            for (var round = 0; round < 50; round++)
+            {
+                for (var i = 0; i < 20; i++)
+                    Set(store, $"key:{i}", $"value-{round}-{i}");
+            }
+
+            store.Remove("key:0"u8);
+            var result = store.Compact(0, sealActive: true);
+
+            Assert.True(result.Segments > 5, $"{result.Segments} segments");
+            Assert.Equal(result.Segments, result.Listed);
+            Assert.Equal(2, store.SegmentCount);
+            Assert.Null(Get(store, "key:0"));
+            for (var i = 1; i < 20; i++)
+                Assert.Equal($"value-49-{i}", Get(store, $"key:{i}"));
+        }
+
+        using var reopened = Open(segmentSize: 4096, cacheBytes: 0);
+        Assert.Equal(19, reopened.Count);
+        Assert.Equal(1, reopened.TombstoneCount);
+        for (var i = 1; i < 20; i++)
+            Assert.Equal($"value-49-{i}", Get(reopened, $"key:{i}"));
+    }
+
+    [Fact]
+    public void Compaction_reads_segments_through_when_walking_the_key_directory_would_cost_more()
+    {
+        using var store = Open(segmentSize: 4096);
+        // Many keys in the directory against the one or two sealed segments of a few kilobytes that the first
+        // keys, rewritten, left dead.
+        for (var i = 0; i < 2000; i++)
+            Set(store, $"key:{i}", "v");
+        for (var i = 0; i < 120; i++)
+            Set(store, $"key:{i}", "w");
+
+        var result = store.Compact(0.5);
+
+        Assert.InRange(result.Segments, 1, 2);
+        Assert.Equal(0, result.Listed);
+        for (var i = 0; i < 2000; i++)
+            Assert.Equal(i < 120 ? "w" : "v", Get(store, $"key:{i}"));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void FLUSHALL_marker_survives_compaction_and_keeps_older_records_out_after_a_restart(bool fromDirectory)
+    {
+        var options = new LogStoreOptions
+        {
+            Directory = _dir.Path, Fsync = FsyncPolicy.No, SegmentSize = 1024,
+            CompactionSource = fromDirectory ? CompactionSource.Directory : CompactionSource.Segments,
+        };
+        long version;
+        using (var store = LogStore.Open(options, _time))
+        {
+            Set(store, "old", "v");
+            Assert.True(store.TryGetVersion("old"u8, out version));
+            store.Clear();
+            for (var i = 0; i < 100; i++)
+                Set(store, $"key:{i % 5}", $"value-{i}");
+
+            Assert.True(store.Compact(0, sealActive: true).Segments > 1);
+        }
+
+        using var reopened = LogStore.Open(options, _time);
+        Assert.False(reopened.Apply(new StoreRecord("old"u8.ToArray(), version, ValueKind.String, "v"u8.ToArray(), 1, 0)));
+        Assert.Equal(5, reopened.Count);
+        Assert.Equal("value-99", Get(reopened, "key:4"));
+    }
+
+    [Fact]
     public async Task Writes_during_compaction_keep_their_newer_values()
     {
         using var store = Open(segmentSize: 2048);
@@ -610,13 +687,15 @@ public sealed class LogStoreTests : IDisposable
         Assert.False(reopened.Exists("k"u8));
     }
 
-    [Fact]
-    public void Purged_tombstone_is_not_dropped_by_compaction_while_an_older_record_of_its_key_remains()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Purged_tombstone_is_not_dropped_by_compaction_while_an_older_record_of_its_key_remains(bool fromDirectory)
     {
         var options = new LogStoreOptions
         {
             Directory = _dir.Path, Fsync = FsyncPolicy.No, SegmentSize = 2048, TombstoneGrace = TimeSpan.FromSeconds(1),
-            CompactionBytesPerSecond = 0,
+            CompactionBytesPerSecond = 0, CompactionSource = fromDirectory ? CompactionSource.Directory : CompactionSource.Segments,
         };
         using (var store = LogStore.Open(options, _time))
         {
