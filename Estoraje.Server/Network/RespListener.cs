@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using Estoraje.Resp;
 using Estoraje.Server.Cluster;
 using Estoraje.Server.Commands;
@@ -330,25 +331,81 @@ internal sealed partial class RespListener : BackgroundService
     }
 
     // An event loop's connection, run by its loop (see ILoopClient): each batch runs on the loop's thread as soon
-    // as its bytes are read, and only a batch that must wait leaves it.
-    private sealed class LoopClient(ClientSession session) : ILoopClient
+    // as its bytes are read, and only a batch that must wait leaves it. A batch of writes waits for its loop's commit
+    // at the end of the pass: that wait, the common one, is this object itself (one batch pends at a time), and the
+    // commit's completion ends the batch, with no task or state machine; a pass commits for dozens of connections at
+    // once, more than the pooled state machines keep. Other waits go through EndWaitingBatchAsync.
+    internal sealed class LoopClient : ILoopClient, IValueTaskSource<bool>
     {
+        private readonly ClientSession _session;
+        private readonly Action _committed;
+        private ManualResetValueTaskSourceCore<bool> _end;
+        private ValueTask _commit;
+        private bool _ended;
         private Exception? _fault;
+
+        public LoopClient(ClientSession session)
+        {
+            _session = session;
+            _committed = Committed;
+        }
 
         public ValueTask<bool> Serve(ref ReadOnlySequence<byte> input, bool received, bool ended)
         {
             try
             {
-                RunBatch(session, ref input, received);
-                var end = EndBatchAsync(session, ended);
+                RunBatch(_session, ref input, received);
+                if (_session.PendingCommit && !_session.Deferring && _session.PubSub is null && _session.Connection is { } connection)
+                {
+                    _session.PendingCommit = false;
+                    var commit = connection.CommitAsync();
+                    if (!commit.IsCompleted)
+                    {
+                        (_commit, _ended) = (commit, ended);
+                        _end.Reset();
+                        commit.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_committed);
+                        return new ValueTask<bool>(this, _end.Version);
+                    }
+
+                    commit.GetAwaiter().GetResult();
+                }
+
+                var end = EndBatchAsync(_session, ended);
                 return end.IsCompletedSuccessfully ? end : Guarded(end);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                _fault = Fault(session, ex);
+                _fault = Fault(_session, ex);
                 return new(false);
             }
         }
+
+        // The batch's commit completed (on the loop's thread, at the end of its pass): its replies go.
+        private void Committed()
+        {
+            ValueTask<bool> end;
+            try
+            {
+                var commit = _commit;
+                _commit = default;
+                commit.GetAwaiter().GetResult();
+                end = EndBatchAsync(_session, _ended);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _fault = Fault(_session, ex);
+                _end.SetResult(false);
+                return;
+            }
+
+            if (end.IsCompletedSuccessfully)
+                _end.SetResult(end.Result);
+            else
+                _ = EndLaterAsync(end);
+        }
+
+        // The socket was full: the batch ends once it takes the replies.
+        private async Task EndLaterAsync(ValueTask<bool> end) => _end.SetResult(await Guarded(end).ConfigureAwait(false));
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
         private async ValueTask<bool> Guarded(ValueTask<bool> end)
@@ -359,12 +416,19 @@ internal sealed partial class RespListener : BackgroundService
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                _fault = Fault(session, ex);
+                _fault = Fault(_session, ex);
                 return false;
             }
         }
 
-        public void Closed(Exception? error) => Release(session, _fault ?? error);
+        public void Closed(Exception? error) => Release(_session, _fault ?? error);
+
+        bool IValueTaskSource<bool>.GetResult(short token) => _end.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _end.GetStatus(token);
+
+        void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _end.OnCompleted(continuation, state, token, flags);
     }
 
     private static void CountOutput(ClientSession session, PipeWriter output)

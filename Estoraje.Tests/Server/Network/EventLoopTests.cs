@@ -4,6 +4,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Threading.Channels;
+using Estoraje.Server;
+using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using Estoraje.Storage;
 using Estoraje.Storage.Memory;
@@ -12,7 +14,8 @@ namespace Estoraje.Tests.Server.Network;
 
 /// <summary>
 /// One event loop in process, with sockets on loopback: what a pass of several ready sockets does before it runs
-/// their batches. (The loops under a whole server: Estoraje.IntegrationTests/Network/EventLoopTests.)
+/// their batches, how a connection's input and waiting batches go, and the server's own client waiting for the
+/// pass's commit. (The loops under a whole server: Estoraje.IntegrationTests/Network/EventLoopTests.)
 /// </summary>
 public sealed class EventLoopTests : IDisposable
 {
@@ -295,6 +298,52 @@ public sealed class EventLoopTests : IDisposable
         Assert.Empty(_failures);
     }
 
+    // The server's own client (RespListener.LoopClient): a batch of writes waits for the commit at the end of the
+    // loop's pass, then its replies go; a failed commit closes the connection without them.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_write_is_answered_after_the_pass_commits_it_and_not_at_all_when_the_commit_fails(bool fails)
+    {
+        var server = new ServerContext(new ServerOptions(), _store, TimeProvider.System, () => { });
+        var (client, served) = await ConnectAsync();
+        ClientSession? session = null;
+        var unsentAtCommit = new List<long>();
+        _store.OnCommit = () =>
+        {
+            unsentAtCommit.Add(session!.Output.UnflushedBytes);
+            if (fails)
+                throw new IOException("the disk failed");
+        };
+        EventLoop.Add(_loops, served, SendOptions, 1 << 20, connection =>
+            new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
+
+        await client.SendAsync(Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"));
+        var reply = await ReadToEndOrLineAsync(client);
+
+        // The reply was written, not sent, when the loop committed.
+        Assert.Equal([5], unsentAtCommit);
+        Assert.Equal(fails ? "" : "+OK\r\n", reply);
+        Assert.Equal("v", _store.TryGet("k"u8, out var value) ? Encoding.ASCII.GetString(value.Bytes) : null);
+        Assert.Empty(_failures);
+    }
+
+    // What the socket delivers up to the first line's end, or up to the end of the stream.
+    private static async Task<string> ReadToEndOrLineAsync(Socket socket)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[64];
+        while (!text.ToString().EndsWith("\r\n", StringComparison.Ordinal))
+        {
+            var n = await socket.ReceiveAsync(buffer, SocketFlags.None).WaitAsync(TimeSpan.FromSeconds(10));
+            if (n == 0)
+                break;
+            text.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        return text.ToString();
+    }
+
     // Completes once the loop has finished the pass it is in (it runs posted actions between passes).
     private Task OnLoopAsync()
     {
@@ -406,8 +455,17 @@ public sealed class EventLoopTests : IDisposable
         public bool TryGetVersion(ReadOnlySpan<byte> key, out long version) => inner.TryGetVersion(key, out version);
         public long RemovedVersion(ReadOnlySpan<byte> key) => inner.RemovedVersion(key);
         public bool Apply(in StoreRecord record) => inner.Apply(record);
+        // Runs in the loop's commit, before the store's.
+        public Action? OnCommit { get; set; }
+
         public ValueTask CommitAsync() => inner.CommitAsync();
-        public void Commit() => inner.Commit();
+
+        public void Commit()
+        {
+            OnCommit?.Invoke();
+            inner.Commit();
+        }
+
         public void Dispose() => inner.Dispose();
     }
 }
