@@ -64,6 +64,21 @@ public sealed class EventLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task A_query_buffer_limit_raised_by_CONFIG_SET_lets_a_larger_request_in()
+    {
+        // Started at 1 MB, a loop would read no more than 2 MB of a request: the 4 MB one below could never arrive.
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--client-query-buffer-limit", "1048576",
+            "--proto-max-bulk-len", "1048576");
+        await using var client = await RespConnection.ConnectAsync(server.Port);
+        Assert.Equal("+OK\r\n", await client.CommandAsync("CONFIG", "SET", "client-query-buffer-limit", "8mb"));
+        Assert.Equal("+OK\r\n", await client.CommandAsync("CONFIG", "SET", "proto-max-bulk-len", "8mb"));
+
+        var value = new string('x', 4 << 20);
+        Assert.Equal("+OK\r\n", await client.CommandAsync("SET", "big", value).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal($":{value.Length}\r\n", await client.CommandAsync("STRLEN", "big"));
+    }
+
+    [Fact]
     public async Task Clients_spread_over_several_loops_share_one_store()
     {
         await using var server = await EstorajeServerProcess.StartAsync("--storage", "log", "--dir", _dir, "--event-loops", "3");

@@ -160,8 +160,11 @@ internal sealed class EventLoop : IDisposable
     /// that loop reads it and runs its requests through the client <paramref name="open"/> returns for it (none: the
     /// connection is not read, and closes once its output, completed by <paramref name="open"/>, is sent).
     /// </summary>
-    /// <param name="inputLimit">Unconsumed input past which the socket is not read until the client consumes some.</param>
-    public static LoopConnection Add(EventLoop[] group, Socket socket, PipeOptions send, long inputLimit, Func<LoopConnection, ILoopClient?> open)
+    /// <param name="inputLimit">
+    /// Unconsumed input past which the socket is not read until the client consumes some (read when the input buffer
+    /// would grow: a limit raised meanwhile applies).
+    /// </param>
+    public static LoopConnection Add(EventLoop[] group, Socket socket, PipeOptions send, Func<long> inputLimit, Func<LoopConnection, ILoopClient?> open)
     {
         socket.NoDelay = true;
         socket.Blocking = false;

@@ -46,7 +46,7 @@ internal sealed class LoopConnection : IValueTaskSource
     private volatile bool _awaitingCommit;
 
     // Input, on the owner's thread only: unconsumed bytes are _input[_start.._end].
-    private readonly int _inputLimit;
+    private readonly Func<long> _inputLimit;
     private ILoopClient? _client;
     private byte[]? _input;
     private int _start;
@@ -62,13 +62,13 @@ internal sealed class LoopConnection : IValueTaskSource
     private readonly Action _batchDone;
     private readonly Action _afterBatch;
 
-    public LoopConnection(EventLoop loop, Socket socket, PipeOptions send, long inputLimit)
+    public LoopConnection(EventLoop loop, Socket socket, PipeOptions send, Func<long> inputLimit)
     {
         _loop = loop;
         _socket = socket;
         _fd = (int)socket.SafeHandle.DangerousGetHandle();
         _send = new Pipe(send);
-        _inputLimit = (int)Math.Min(inputLimit, Array.MaxLength);
+        _inputLimit = inputLimit;
         Output = new Outbox(this, _send.Writer);
         _batchDone = BatchDone;
         _afterBatch = AfterBatch;
@@ -230,9 +230,10 @@ internal sealed class LoopConnection : IValueTaskSource
             return true;
         }
 
-        if (_input.Length < _inputLimit)
+        var limit = Math.Min(_inputLimit(), Array.MaxLength);
+        if (_input.Length < limit)
         {
-            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * _input.Length, _inputLimit));
+            var grown = ArrayPool<byte>.Shared.Rent((int)Math.Min(2L * _input.Length, limit));
             _input.AsSpan(_start, used).CopyTo(grown);
             ReturnInput();
             (_input, _start, _end) = (grown, 0, used);

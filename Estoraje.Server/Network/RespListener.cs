@@ -27,6 +27,7 @@ internal sealed partial class RespListener : BackgroundService
 
     private readonly ServerContext _server;
     private readonly ILogger<RespListener> _logger;
+    private readonly Func<long> _inputLimit;
     private readonly List<Server> _listeners = [];
     private readonly List<Socket> _sockets = [];
     private EventLoop[] _loops = [];
@@ -35,15 +36,20 @@ internal sealed partial class RespListener : BackgroundService
     {
         _server = server;
         _logger = logger;
+        _inputLimit = InputLimit;
     }
+
+    // Unconsumed input past which a connection's socket is not read: the query buffer limit and room for the rest.
+    private long InputLimit() => _server.Options.ClientQueryBufferLimit + 1024 * 1024;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // A connection's socket is not read past the query buffer limit of unconsumed input (an event loop's input
         // limit, the socket engine's receive pipe's pause threshold): a request must be able to arrive whole before
         // it is consumed (a lower bound would deadlock on a large request), and a client that sends without reading
-        // its replies is held to the same bound as in Redis.
-        var inputLimit = _server.Options.ClientQueryBufferLimit + 1024 * 1024;
+        // its replies is held to the same bound as in Redis. The loops read the limit as it is now (CONFIG SET);
+        // the socket engine's pipes keep the one they started with.
+        var inputLimit = InputLimit();
         var receive = new PipeOptions(readerScheduler: PipeScheduler.Inline, writerScheduler: PipeScheduler.Inline,
             pauseWriterThreshold: inputLimit, resumeWriterThreshold: inputLimit / 2, minimumSegmentSize: 16 * 1024,
             useSynchronizationContext: false);
@@ -123,7 +129,7 @@ internal sealed partial class RespListener : BackgroundService
             try
             {
                 var remote = socket.RemoteEndPoint;
-                EventLoop.Add(_loops, socket, send, receive.PauseWriterThreshold, connection => OpenLoopClient(connection, remote, peerPort));
+                EventLoop.Add(_loops, socket, send, _inputLimit, connection => OpenLoopClient(connection, remote, peerPort));
             }
             catch (SocketException)
             {

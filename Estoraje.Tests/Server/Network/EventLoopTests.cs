@@ -315,7 +315,7 @@ public sealed class EventLoopTests : IDisposable
             if (fails)
                 throw new IOException("the disk failed");
         };
-        EventLoop.Add(_loops, served, SendOptions, 1 << 20, connection =>
+        EventLoop.Add(_loops, served, SendOptions, () => 1 << 20, connection =>
             new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
 
         await client.SendAsync(Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"));
@@ -357,7 +357,7 @@ public sealed class EventLoopTests : IDisposable
         pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, minimumSegmentSize: 16 * 1024, useSynchronizationContext: false);
 
     private LoopConnection Add(Socket served, ScriptedClient client, long inputLimit = 1 << 20) =>
-        EventLoop.Add(_loops, served, SendOptions, inputLimit, _ => client);
+        EventLoop.Add(_loops, served, SendOptions, () => inputLimit, _ => client);
 
     private async Task<(Socket Client, Socket Served)> ConnectAsync()
     {
