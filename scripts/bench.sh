@@ -84,8 +84,8 @@ table="$work/table.md"
   echo
   header="| test | Estoraje | Redis |"; rule="| --- | ---: | ---: |"
   [ -n "$garnet" ] && { header="$header Garnet |"; rule="$rule ---: |"; }
-  echo "$header Estoraje / Redis |$([ -n "$garnet" ] && echo ' Estoraje / Garnet |')"
-  echo "$rule ---: |$([ -n "$garnet" ] && echo ' ---: |')"
+  echo "$header Estoraje / Redis | rounds Estoraje ahead of Redis |$([ -n "$garnet" ] && echo ' Estoraje / Garnet |')"
+  echo "$rule ---: | ---: |$([ -n "$garnet" ] && echo ' ---: |')"
   for pipeline in 1 16; do
     for t in SET GET; do
       declare -A m=()
@@ -95,6 +95,9 @@ table="$work/table.md"
       row="| $t -P $pipeline | ${m[estoraje]} | ${m[redis]} |"
       [ -n "$garnet" ] && row="$row ${m[garnet]} |"
       row="$row $(awk -v a="${m[estoraje]}" -v b="${m[redis]}" 'BEGIN {printf "%.2f", a/b}') |"
+      # Round by round (each server's n-th run of the test): how often Estoraje was the faster.
+      row="$row $(awk -v p="$pipeline" -v t="$t" '$2==p && $3==t && $1=="estoraje" {e[++ne]=$4} $2==p && $3==t && $1=="redis" {r[++nr]=$4}
+        END {for (i = 1; i <= ne && i <= nr; i++) w += e[i] > r[i]; printf "%d of %d", w, (ne < nr ? ne : nr)}' "$results") |"
       [ -n "$garnet" ] && row="$row $(awk -v a="${m[estoraje]}" -v b="${m[garnet]}" 'BEGIN {printf "%.2f", a/b}') |"
       echo "$row"
     done

@@ -24,10 +24,12 @@ namespace Estoraje.Server.Network;
 /// Balance: several loops share the connections by load, not by count. A lightly loaded server is best served by
 /// one thread: at one request in flight per client a pass finds one or two ready sockets, and a second loop would
 /// only sleep and wake as often again (on the 2-core benchmark machine, 12–19% more CPU per request than one loop).
-/// A busy one needs every core. So new connections go to the first light loop (loop 0 unless it is busy), a loop
-/// whose passes average <see cref="SpreadLoad"/> requests or more while its thread is busy hands a share of its
-/// connections to the lighter loops, and a loop light for a second while loop 0 is light too hands its connections
-/// back to loop 0.
+/// A busy one needs every core. So new connections go to the first loop that is not busy (loop 0 unless it is), a
+/// loop whose passes average <see cref="SpreadLoad"/> requests or more while its thread is busy hands a share of its
+/// connections to the lighter loops, and a loop whose passes, with loop 0's, have held fewer than twice
+/// <see cref="LightLoad"/> requests for a second hands its connections back to loop 0. (Placed on the first light
+/// loop instead, the 50 connections a benchmark client opens right after a run of 50 others went to loop 1 while
+/// loop 0's load still showed the run before, which left them split over two loops: its GETs at -P 1 lost a tenth.)
 /// A connection moves between passes, when idle (<see cref="LoopConnection.TryMoveTo"/>).
 /// </para>
 /// </summary>
@@ -53,7 +55,10 @@ internal sealed class EventLoop : IDisposable
     /// </summary>
     internal const double BusyShare = 0.9;
 
-    /// <summary>Average requests per pass, or share of the time running, under which a loop counts as light.</summary>
+    /// <summary>
+    /// Average requests per pass, or share of the time running, under which a loop counts as light (twice it: two loops
+    /// together, for gathering).
+    /// </summary>
     internal const double LightLoad = 32;
 
     internal const double LightShare = 0.5;
@@ -156,7 +161,7 @@ internal sealed class EventLoop : IDisposable
     }
 
     /// <summary>
-    /// Takes over an accepted socket, on the first light loop of the group (the least loaded if none is): from now on
+    /// Takes over an accepted socket, on the first loop of the group that is not busy (the least loaded if none is): from now on
     /// that loop reads it and runs its requests through the client <paramref name="open"/> returns for it (none: the
     /// connection is not read, and closes once its output, completed by <paramref name="open"/>, is sent).
     /// </summary>
@@ -208,21 +213,40 @@ internal sealed class EventLoop : IDisposable
         }
     }
 
-    // The first loop that is light, or else the least loaded: a lightly loaded server keeps its connections on one loop.
     private static EventLoop Lightest(EventLoop[] group)
     {
         var now = Environment.TickCount64;
-        var lightest = group[0];
-        foreach (var loop in group)
+        Span<double> loads = stackalloc double[group.Length];
+        for (var i = 0; i < group.Length; i++)
+            loads[i] = group[i].LoadAt(now);
+        return group[PlaceAmong(loads)];
+    }
+
+    /// <summary>
+    /// Where a new connection goes, given the loops' loads (average requests per pass, 0 for an idle loop): the first
+    /// loop that is not busy, or else the least loaded. A lightly loaded server keeps its connections on one loop.
+    /// </summary>
+    internal static int PlaceAmong(ReadOnlySpan<double> loads)
+    {
+        var lightest = 0;
+        for (var i = 0; i < loads.Length; i++)
         {
-            if (loop.LoadAt(now) < LightLoad)
-                return loop;
-            if (loop.LoadAt(now) < lightest.LoadAt(now))
-                lightest = loop;
+            if (loads[i] < SpreadLoad)
+                return i;
+            if (loads[i] < loads[lightest])
+                lightest = i;
         }
 
         return lightest;
     }
+
+    /// <summary>
+    /// Whether a loop other than loop 0 counts as light, to hand its connections back to loop 0 once it has for a
+    /// second: its thread hardly runs, or its passes and loop 0's together would hold fewer than twice
+    /// <see cref="LightLoad"/> requests.
+    /// </summary>
+    internal static bool GathersInto0(double load, double busy, double loadOf0) =>
+        busy < LightShare || load + loadOf0 < 2 * LightLoad;
 
     // The load of the last window, or none if no pass ended one lately (an idle loop).
     private double LoadAt(long now) => now - Volatile.Read(ref _loadAt) > StaleMs ? 0 : Volatile.Read(ref _load);
@@ -404,7 +428,7 @@ internal sealed class EventLoop : IDisposable
         _windowPasses = 0;
         (_windowWall, _windowRunning) = (wall, running);
         var heavy = load >= SpreadLoad && busy >= BusyShare;
-        var light = load < LightLoad || busy < LightShare;
+        var light = GathersInto0(load, busy, _group[0].LoadAt(now));
         // What the others see: a loop that is not busy shows as light whatever its passes hold.
         Volatile.Write(ref _load, busy < LightShare ? 0 : load);
         Volatile.Write(ref _loadAt, now);
@@ -423,7 +447,7 @@ internal sealed class EventLoop : IDisposable
         {
             if (_lightSince == 0)
                 _lightSince = now;
-            else if (now - _lightSince >= GatherAfterMs && _group[0].LoadAt(now) < LightLoad)
+            else if (now - _lightSince >= GatherAfterMs && _group[0].LoadAt(now) < 2 * LightLoad)
             {
                 _lightSince = 0;
                 MoveConnections(() => _group[0]);

@@ -298,6 +298,31 @@ public sealed class EventLoopTests : IDisposable
         Assert.Empty(_failures);
     }
 
+    // 50 clients at one request each keep loop 0's passes at about 50 requests: the connections a benchmark client
+    // opens then still go to loop 0, not to an idle loop 1 (split over two loops, they cost a tenth more).
+    [Theory]
+    [InlineData(new double[] { 0, 0 }, 0)]
+    [InlineData(new double[] { 50, 0 }, 0)]
+    [InlineData(new double[] { 127, 0 }, 0)]
+    [InlineData(new double[] { 800, 0 }, 1)]
+    [InlineData(new double[] { 800, 200, 300 }, 1)]
+    [InlineData(new double[] { 800, 400, 300 }, 2)]
+    public void A_new_connection_goes_to_the_first_loop_that_is_not_busy_else_the_least_loaded(double[] loads, int expected)
+    {
+        Assert.Equal(expected, EventLoop.PlaceAmong(loads));
+    }
+
+    // Loop 1 gives its connections back once they and loop 0's would fill light passes together, or it hardly runs.
+    [Theory]
+    [InlineData(10, 0.9, 40, true)]
+    [InlineData(45, 0.9, 5, true)]
+    [InlineData(50, 0.9, 50, false)]
+    [InlineData(50, 0.3, 50, true)]
+    public void A_loop_gathers_into_loop_0_when_their_passes_together_stay_light(double load, double busy, double loadOf0, bool gathers)
+    {
+        Assert.Equal(gathers, EventLoop.GathersInto0(load, busy, loadOf0));
+    }
+
     // The server's own client (RespListener.LoopClient): a batch of writes waits for the commit at the end of the
     // loop's pass, then its replies go; a failed commit closes the connection without them.
     [Theory]
