@@ -37,6 +37,8 @@ public sealed partial class LogStore
         var removed = 0;
         using (Lock(mask))
         {
+            // Before the roll: a compaction that has not seen this drop made its output segments before it too.
+            Interlocked.Increment(ref _slotDrops);
             var floor = Writer.Roll().Id;
             var entries = new List<SlotEntry>();
             foreach (var slot in slots)
@@ -87,6 +89,9 @@ public sealed partial class LogStore
     public long DroppedKeys => Interlocked.Read(ref _droppedKeys);
 
     private long _droppedKeys;
+
+    // Drops started since open: a compaction during which one started gives up (see CompactLocked).
+    private long _slotDrops;
 
     // Whether a record of `slot` in segment `segmentId` was written before the slot was last dropped.
     private bool UnderFloor(int slot, int segmentId) => segmentId < Volatile.Read(ref _slotFloors[slot]);

@@ -1004,6 +1004,40 @@ public sealed class LogStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public void A_slot_dropped_during_a_compaction_stays_dropped_after_a_restart()
+    {
+        var dropped = KeySlot.Of("{a}"u8);
+        using (var store = Open(segmentSize: 4096))
+        {
+            for (var round = 0; round < 5; round++)
+            {
+                for (var i = 0; i < 50; i++)
+                {
+                    Set(store, $"{{a}}{i}", $"a-{round}");
+                    Set(store, $"{{b}}{i}", $"b-{round}");
+                }
+            }
+
+            // The drop comes after the compaction listed the slot's records and before it copies them: its output
+            // segments would be made after the drop's roll, above the slot's floor.
+            store.AfterListing = () => Assert.Equal(50, store.DropSlots([dropped]));
+            var result = store.Compact(0, sealActive: true);
+
+            Assert.Equal(0, result.Segments);
+            Assert.Null(Get(store, "{a}1"));
+            Assert.Equal("b-4", Get(store, "{b}1"));
+        }
+
+        using var reopened = Open(segmentSize: 4096);
+        Assert.Equal(new SlotDigest(0, 0), reopened.GetSlotDigest(dropped));
+        for (var i = 0; i < 50; i++)
+        {
+            Assert.Null(Get(reopened, $"{{a}}{i}"));
+            Assert.Equal("b-4", Get(reopened, $"{{b}}{i}"));
+        }
+    }
+
     private LogStore Open(long segmentSize = 64 * 1024, long cacheBytes = 1 << 20, FsyncPolicy fsync = FsyncPolicy.No) =>
         LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = segmentSize, CacheBytes = cacheBytes, Fsync = fsync }, _time);
 
