@@ -6,6 +6,7 @@ using Estoraje.Server;
 using Estoraje.Server.Hosting;
 using Estoraje.Server.Network;
 using Estoraje.Storage.Memory;
+using Estoraje.Tests.Support;
 
 namespace Estoraje.Tests.Server;
 
@@ -55,18 +56,7 @@ public sealed class LoadingTests
         await pipe.Writer.CompleteAsync();
     }
 
-    private async Task<string> Run(string command)
-    {
-        var pipe = new Pipe();
-        var session = new ClientSession(_server, pipe.Writer, "test", "test");
-        Execute(session, command);
-        await pipe.Writer.FlushAsync();
-        await pipe.Writer.CompleteAsync();
-        var result = await pipe.Reader.ReadAsync();
-        var text = Encoding.UTF8.GetString(result.Buffer.ToArray());
-        pipe.Reader.AdvanceTo(result.Buffer.End);
-        return text;
-    }
+    private Task<string> Run(string command) => CommandRunner.RunAsync(_server, command.Split(' '));
 
     private void Execute(ClientSession session, string command)
     {
