@@ -153,7 +153,9 @@ public sealed partial class LogStore
                     copied = CopyLive(input, output, minOther, keepOnly: wasListed);
             }
 
-            if (!copied)
+            // Every output segment is made by now. A slot dropped meanwhile: copies of its records in one made after
+            // the drop's roll lie above its floor and would count again at the next start. Unless no drop started, give up.
+            if (!copied || Interlocked.Read(ref _slotDrops) != drops)
             {
                 output.Abandon();
                 return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
@@ -163,14 +165,6 @@ public sealed partial class LogStore
             output.Finish();
             if (_options.Fsync != FsyncPolicy.No)
                 DirectorySync.Flush(_options.Directory);
-
-            // A slot dropped meanwhile: copies of its records in an output segment made after the drop's roll lie
-            // above its floor and would count again at the next start. Unless no drop started, give up.
-            if (Interlocked.Read(ref _slotDrops) != drops)
-            {
-                output.Abandon();
-                return new CompactionResult(0, 0, 0, Stopwatch.GetElapsedTime(started));
-            }
         }
         catch (ObjectDisposedException)
         {
