@@ -62,9 +62,9 @@ public static class EstorajeHost
             return 2;
         }
 
-        if (options.ValidateCluster() is { } clusterError)
+        if ((options.ValidateNetwork() ?? options.ValidateCluster()) is { } error)
         {
-            Console.Error.WriteLine($"Invalid configuration: {clusterError}");
+            Console.Error.WriteLine($"Invalid configuration: {error}");
             return 2;
         }
 

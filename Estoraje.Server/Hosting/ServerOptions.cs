@@ -63,6 +63,13 @@ public sealed class ServerOptions
     /// </summary>
     public int EventLoops { get; set; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Microseconds an event loop keeps polling its sockets for the next request before it sleeps (0: it sleeps at
+    /// once). Polls that keep finding nothing back off, so an idle loop does not spin. See
+    /// <c>Network/BusyPolling.cs</c>.
+    /// </summary>
+    public int BusyPoll { get; set; } = 30;
+
     /// <summary>etcd endpoints (<c>http://h1:2379,http://h2:2379</c>); empty for a standalone node.</summary>
     public string Etcd { get; set; } = "";
 
@@ -127,6 +134,10 @@ public sealed class ServerOptions
     /// <summary>The write quorum in effect: as given, or a majority of the replicas.</summary>
     public int EffectiveWriteQuorum => WriteQuorum > 0 ? WriteQuorum : Replicas / 2 + 1;
 
+    /// <summary>What is wrong with the settings of the client connections, or null.</summary>
+    public string? ValidateNetwork() =>
+        BusyPoll is < 0 or > 1_000_000 ? $"--busy-poll must be from 0 to 1000000 microseconds (got {BusyPoll})." : null;
+
     /// <summary>What is wrong with the cluster settings, or null.</summary>
     public string? ValidateCluster()
     {
@@ -173,6 +184,7 @@ public sealed class ServerOptions
         ["--client-query-buffer-limit"] = nameof(ClientQueryBufferLimit),
         ["--inline-completions"] = nameof(InlineCompletions),
         ["--event-loops"] = nameof(EventLoops),
+        ["--busy-poll"] = nameof(BusyPoll),
         ["--segment-size"] = nameof(SegmentSize),
         ["--tombstone-grace"] = nameof(TombstoneGrace),
         ["--cluster-name"] = nameof(ClusterName),

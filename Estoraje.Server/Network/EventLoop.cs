@@ -121,10 +121,12 @@ internal sealed class EventLoop : IDisposable
     private long _spreadAt;
     private int _recentHeavy; // a bit per recent window, the latest lowest
     private int _connections;
+    private BusyPolling _polling;
 
-    public EventLoop(int index, IKeyValueStore store, Action<Exception> report)
+    public EventLoop(int index, IKeyValueStore store, Action<Exception> report, TimeSpan busyPoll = default)
     {
         Index = index;
+        _polling = new BusyPolling(busyPoll);
         _group = [this];
         _store = store;
         _report = report;
@@ -149,12 +151,15 @@ internal sealed class EventLoop : IDisposable
     /// <summary>The loop's number in its group (CLIENT LIST's <c>io-thread</c>).</summary>
     public int Index { get; }
 
-    /// <summary>Creates <paramref name="count"/> loops that balance their connections among themselves.</summary>
-    public static EventLoop[] CreateGroup(int count, IKeyValueStore store, Action<Exception> report)
+    /// <summary>
+    /// Creates <paramref name="count"/> loops that balance their connections among themselves and poll for up to
+    /// <paramref name="busyPoll"/> before they sleep (see <see cref="BusyPolling"/>).
+    /// </summary>
+    public static EventLoop[] CreateGroup(int count, IKeyValueStore store, Action<Exception> report, TimeSpan busyPoll = default)
     {
         var group = new EventLoop[count];
         for (var i = 0; i < count; i++)
-            group[i] = new EventLoop(i, store, report);
+            group[i] = new EventLoop(i, store, report, busyPoll);
         foreach (var loop in group)
             loop._group = group;
         return group;
@@ -296,7 +301,9 @@ internal sealed class EventLoop : IDisposable
             while (!_stopping)
             {
                 // A batch resumed by the last commit may have committed again: poll, then commit it, without sleeping.
-                var ready = Libc.EpollWait(_epoll, events, MaxEvents, _committing.Count == 0 ? -1 : 0);
+                var ready = _committing.Count != 0 ? Libc.EpollWait(_epoll, events, MaxEvents, 0)
+                    : _polling.PollsNext() ? PollThenWait(events)
+                    : Libc.EpollWait(_epoll, events, MaxEvents, -1);
                 if (ready < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -354,6 +361,25 @@ internal sealed class EventLoop : IDisposable
             NativeMemory.Free(events);
             _schedstat?.Dispose();
         }
+    }
+
+    // Polls the loop's sockets for up to the busy-poll time (see BusyPolling), then sleeps until one is ready.
+    private unsafe int PollThenWait(byte* events)
+    {
+        var until = Stopwatch.GetTimestamp() + _polling.Ticks;
+        do
+        {
+            var ready = Libc.EpollWait(_epoll, events, MaxEvents, 0);
+            if (ready != 0)
+            {
+                _polling.Polled(found: ready > 0);
+                return ready;
+            }
+        }
+        while (Stopwatch.GetTimestamp() < until && !_stopping);
+
+        _polling.Polled(found: false);
+        return Libc.EpollWait(_epoll, events, MaxEvents, -1);
     }
 
     /// <summary>Whether the calling thread is this loop's.</summary>

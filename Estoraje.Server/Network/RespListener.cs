@@ -59,7 +59,8 @@ internal sealed partial class RespListener : BackgroundService
 
         if (_server.Options.EventLoops > 0 && EventLoop.Supported)
         {
-            _loops = EventLoop.CreateGroup(_server.Options.EventLoops, _server.Store, ex => LogLoopFailure(ex));
+            _loops = EventLoop.CreateGroup(_server.Options.EventLoops, _server.Store, ex => LogLoopFailure(ex),
+                TimeSpan.FromMicroseconds(_server.Options.BusyPoll));
         }
 
         foreach (var address in _server.Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))

@@ -15,9 +15,11 @@ namespace Estoraje.Tests.Server.Network;
 /// <summary>
 /// One event loop in process, with sockets on loopback: what a pass of several ready sockets does before it runs
 /// their batches, how a connection's input and waiting batches go, and the server's own client waiting for the
-/// pass's commit. (The loops under a whole server: Estoraje.IntegrationTests/Network/EventLoopTests.)
+/// pass's commit. (The loops under a whole server: Estoraje.IntegrationTests/Network/EventLoopTests.) The loop sleeps
+/// as soon as it finds no ready socket; <see cref="BusyPollingEventLoopTests"/> runs the same tests on a loop that
+/// polls first.
 /// </summary>
-public sealed class EventLoopTests : IDisposable
+public class EventLoopTests : IDisposable
 {
     private readonly RecordingStore _store = new(new MemoryStore(TimeProvider.System));
     private readonly List<Exception> _failures = [];
@@ -26,15 +28,21 @@ public sealed class EventLoopTests : IDisposable
     private readonly List<Socket> _sockets = [];
 
     public EventLoopTests()
+        : this(TimeSpan.Zero)
+    {
+    }
+
+    protected EventLoopTests(TimeSpan busyPoll)
     {
         Assert.True(EventLoop.Supported, "event loops are Linux's, and so is this suite");
-        _loops = EventLoop.CreateGroup(1, _store, ex => { lock (_failures) _failures.Add(ex); });
+        _loops = EventLoop.CreateGroup(1, _store, ex => { lock (_failures) _failures.Add(ex); }, busyPoll);
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen();
     }
 
     public void Dispose()
     {
+        GC.SuppressFinalize(this);
         foreach (var socket in _sockets)
             socket.Dispose();
         _listener.Dispose();
@@ -494,3 +502,6 @@ public sealed class EventLoopTests : IDisposable
         public void Dispose() => inner.Dispose();
     }
 }
+
+/// <summary>The event loop's tests on a loop that polls for 30 µs (the server's default) before it sleeps.</summary>
+public sealed class BusyPollingEventLoopTests() : EventLoopTests(TimeSpan.FromMicroseconds(30));
