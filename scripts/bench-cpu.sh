@@ -3,7 +3,7 @@
 # /proc/<pid>/stat) over one redis-benchmark run, divided by its requests. Steadier than requests per second on
 # a shared machine, where the benchmark client competes with the server for the same cores. Alternates the
 # servers, ROUNDS times, and prints medians (µs per request) and throughputs; writes no file.
-#   MODE=everysec|always|memory  D=100  N=200000  ROUNDS=3  TESTS="set get"  PIPES="1 16"
+#   MODE=everysec|always|memory  D=100  N=200000  ROUNDS=3  TESTS="set get"  PIPES="1 16"  C=50 (clients)
 #   ESTORAJE_ARGS="--event-loops 1"  adds flags to Estoraje's command line
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ requests="${N:-200000}"
 # As bench.sh: pipelined runs get 4x the requests, and at least 1,000,000.
 pipelined=$((4 * requests > 1000000 ? 4 * requests : 1000000))
 rounds="${ROUNDS:-3}"
+clients="${C:-50}"
 case "$mode" in memory|everysec|always) ;; *) echo "MODE must be memory, everysec or always" >&2; exit 2 ;; esac
 work="$root/.bench/cpu"
 # shellcheck source=bench-lib.sh
@@ -43,7 +44,7 @@ for round in $(seq 1 "$rounds"); do
       n=$((p == 1 ? requests : pipelined))
       for s in estoraje redis; do
         before=$(ticks "${pid[$s]}")
-        rps=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t "$t" -n "$n" -r 100000 -d "$size" -c 50 -P "$p" --csv 2>/dev/null \
+        rps=$(timeout 300 redis-benchmark -h 127.0.0.1 -p "${port[$s]}" -t "$t" -n "$n" -r 100000 -d "$size" -c "$clients" -P "$p" --csv 2>/dev/null \
           | tr -d '"' | awk -F, 'NR==2 {print $2}')
         after=$(ticks "${pid[$s]}")
         us=$(awk -v a="$before" -v b="$after" -v n="$n" -v hz="$hz" 'BEGIN {printf "%.2f", (b - a) / hz * 1e6 / n}')
@@ -55,7 +56,7 @@ for round in $(seq 1 "$rounds"); do
 done
 
 echo
-echo "\`MODE=$mode D=$size N=$requests ROUNDS=$rounds${ESTORAJE_ARGS:+ ESTORAJE_ARGS=\"$ESTORAJE_ARGS\"} ./scripts/bench-cpu.sh\`, medians:"
+echo "\`MODE=$mode D=$size N=$requests ROUNDS=$rounds${C:+ C=$clients}${ESTORAJE_ARGS:+ ESTORAJE_ARGS=\"$ESTORAJE_ARGS\"} ./scripts/bench-cpu.sh\`, medians:"
 echo
 echo "| test | Estoraje µs/request | Redis µs/request | Estoraje requests/s | Redis requests/s |"
 echo "| --- | ---: | ---: | ---: | ---: |"
