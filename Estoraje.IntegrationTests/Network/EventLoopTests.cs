@@ -70,9 +70,12 @@ public sealed class EventLoopTests : IDisposable
     public async Task A_query_buffer_limit_raised_by_CONFIG_SET_lets_a_larger_request_in()
     {
         // Started at 1 MB, a loop would read no more than 2 MB of a request: the 4 MB one below could never arrive.
-        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--client-query-buffer-limit", "1048576",
-            "--proto-max-bulk-len", "1048576");
+        // (The command line takes Redis's units, as CONFIG SET does.)
+        await using var server = await EstorajeServerProcess.StartAsync("--storage", "memory", "--client-query-buffer-limit", "1mb",
+            "--proto-max-bulk-len", "1mb");
         await using var client = await RespConnection.ConnectAsync(server.Port);
+        Assert.Equal("*2\r\n$25\r\nclient-query-buffer-limit\r\n$7\r\n1048576\r\n",
+            await client.CommandAsync("CONFIG", "GET", "client-query-buffer-limit"));
         Assert.Equal("+OK\r\n", await client.CommandAsync("CONFIG", "SET", "client-query-buffer-limit", "8mb"));
         Assert.Equal("+OK\r\n", await client.CommandAsync("CONFIG", "SET", "proto-max-bulk-len", "8mb"));
 

@@ -32,6 +32,12 @@ public static class EstorajeHost
             o.ColorBehavior = LoggerColorBehavior.Disabled;
         });
 
+        if (ServerOptions.ConvertSizes(builder.Configuration) is { } sizeError)
+        {
+            Console.Error.WriteLine($"Invalid configuration: {sizeError}");
+            return 2;
+        }
+
         var options = new ServerOptions();
         try
         {
@@ -39,7 +45,7 @@ public static class EstorajeHost
         }
         catch (InvalidOperationException ex)
         {
-            // A value of the wrong form (--port abc, --proto-max-bulk-len 1mb): say which, don't crash.
+            // A value of the wrong form (--port abc, --event-loops two): say which, don't crash.
             Console.Error.WriteLine($"Invalid configuration: {ex.Message} {ex.InnerException?.Message}");
             return 2;
         }

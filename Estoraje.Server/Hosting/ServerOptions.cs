@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Configuration;
+
 namespace Estoraje.Server.Hosting;
 
 /// <summary>
@@ -200,6 +202,25 @@ public sealed class ServerOptions
         ["--sync-max-bytes-per-sec"] = nameof(SyncMaxBytesPerSec),
         ["--cluster-secret"] = nameof(ClusterSecret),
     };
+
+    /// <summary>
+    /// Rewrites the size settings that hold a number of bytes (<c>--proto-max-bulk-len</c>,
+    /// <c>--client-query-buffer-limit</c>) from Redis's units (<c>512mb</c>) to bytes, before binding; returns
+    /// what is wrong with one, or null.
+    /// </summary>
+    public static string? ConvertSizes(IConfiguration configuration)
+    {
+        foreach (var (flag, key) in (ReadOnlySpan<(string, string)>)[("--proto-max-bulk-len", nameof(ProtoMaxBulkLen)), ("--client-query-buffer-limit", nameof(ClientQueryBufferLimit))])
+        {
+            if (configuration[key] is not { } text)
+                continue;
+            if (ParseMemory(text) is not { } bytes)
+                return $"{flag} must be a size in bytes or with Redis's units, such as 512mb (got '{text}').";
+            configuration[key] = bytes.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        return null;
+    }
 
     /// <summary>Parses a size with Redis's units (<c>1k</c> = 1000, <c>1kb</c> = 1024, m, mb, g, gb); null when invalid.</summary>
     public static long? ParseMemory(string text)

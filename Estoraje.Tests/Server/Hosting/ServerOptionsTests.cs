@@ -30,4 +30,39 @@ public sealed class ServerOptionsTests
         new ConfigurationBuilder().AddCommandLine(args, ServerOptions.SwitchMappings).Build().Bind(options);
         Assert.Equal(microseconds, options.BusyPoll);
     }
+
+    [Theory]
+    [InlineData("--proto-max-bulk-len", "2mb", 2L << 20)]
+    [InlineData("--proto-max-bulk-len", "1048576", 1L << 20)]
+    [InlineData("--client-query-buffer-limit", "1gb", 1L << 30)]
+    [InlineData("--client-query-buffer-limit", "64k", 64_000)]
+    public void Size_flags_take_bytes_or_Redis_units(string flag, string value, long bytes)
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine([flag, value], ServerOptions.SwitchMappings).Build();
+        Assert.Null(ServerOptions.ConvertSizes(configuration));
+        var options = new ServerOptions();
+        configuration.Bind(options);
+        Assert.Equal(bytes, flag == "--proto-max-bulk-len" ? options.ProtoMaxBulkLen : options.ClientQueryBufferLimit);
+    }
+
+    [Theory]
+    [InlineData("--proto-max-bulk-len", "lots")]
+    [InlineData("--client-query-buffer-limit", "-1mb")]
+    public void A_size_flag_that_is_no_size_is_named_in_the_message(string flag, string value)
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine([flag, value], ServerOptions.SwitchMappings).Build();
+        var error = ServerOptions.ConvertSizes(configuration);
+        Assert.NotNull(error);
+        Assert.Contains(flag, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Without_size_flags_the_defaults_stay()
+    {
+        var configuration = new ConfigurationBuilder().AddCommandLine([], ServerOptions.SwitchMappings).Build();
+        Assert.Null(ServerOptions.ConvertSizes(configuration));
+        var options = new ServerOptions();
+        configuration.Bind(options);
+        Assert.Equal((512L << 20, 1L << 30), (options.ProtoMaxBulkLen, options.ClientQueryBufferLimit));
+    }
 }
