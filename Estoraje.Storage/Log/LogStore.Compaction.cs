@@ -206,7 +206,7 @@ public sealed partial class LogStore
                 continue;
             listed.Add(s);
             bytes += s.Length;
-            live += Math.Max(0, s.Length - s.DeadBytes);
+            live += s.LiveBytes;
         }
 
         var walks = 1 + live / ListedBatchBytes;
@@ -247,10 +247,10 @@ public sealed partial class LogStore
             var batch = new Segment?[inputs.Max(s => s.Id) + 1];
             long live = 0;
             var end = start;
-            while (end < inputs.Count && (end == start || live + LiveBytes(inputs[end]) <= ListedBatchBytes))
+            while (end < inputs.Count && (end == start || live + inputs[end].LiveBytes <= ListedBatchBytes))
             {
                 batch[inputs[end].Id] = inputs[end];
-                live += LiveBytes(inputs[end++]);
+                live += inputs[end++].LiveBytes;
             }
 
             var found = new List<RecordLocation>();
@@ -298,8 +298,6 @@ public sealed partial class LogStore
         }
 
         return true;
-
-        static long LiveBytes(Segment s) => Math.Max(0, s.Length - s.DeadBytes);
     }
 
     // Copies the records of one segment that are still needed (with keepOnly, only those no entry points at);

@@ -46,6 +46,9 @@ internal sealed class Segment : IDisposable
 
     public void AddDead(long bytes) => Interlocked.Add(ref _deadBytes, bytes);
 
+    /// <summary>Bytes of records still live: the length less the dead bytes.</summary>
+    public long LiveBytes => Math.Max(0, Length - DeadBytes);
+
     /// <summary>
     /// Whether the segment may hold a record that no key directory entry points at but that compaction must keep:
     /// a FLUSHALL marker, the tombstone of a key purged from the directory, a copy of either. Compaction takes what
