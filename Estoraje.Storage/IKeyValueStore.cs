@@ -114,6 +114,13 @@ public interface IKeyValueStore : IDisposable
     ValueTask CommitAsync();
 
     /// <summary>
+    /// Whether some write is not yet as durable as <see cref="CommitAsync"/> makes it (for the log store: still in
+    /// its buffer, or under <c>appendfsync always</c> not yet fsync'd). A reply that may show such a write waits for
+    /// a commit too, so that no client sees a write a crash could still take back.
+    /// </summary>
+    bool HasUncommittedWrites { get; }
+
+    /// <summary>
     /// A hint that reads or writes of these keys (<paramref name="keys"/>, ranges of <paramref name="data"/>) follow
     /// soon: the store may start loading what their lookups will touch, all of them at once (for the log store: the
     /// buckets, entries, keys and cached values, in stages, so that their cache misses overlap instead of each

@@ -248,7 +248,14 @@ internal sealed partial class RespListener : BackgroundService
             session.LastInteraction = Environment.TickCount64;
         var commands = session.Counters.Commands;
         ProcessBatch(session, ref buffer);
-        session.Connection?.Served(session.Counters.Commands - commands);
+        var ran = session.Counters.Commands - commands;
+        session.Connection?.Served(ran);
+        // A batch of reads may have read a write that another batch made and that is not committed yet (earlier in the
+        // same pass, or on another loop): its replies wait for a commit too, so that no client sees a write a crash
+        // could still take back. Redis sends every reply of an event-loop iteration after that iteration's AOF write
+        // (and fsync, under always).
+        if (ran > 0 && !session.PendingCommit && session.Store.HasUncommittedWrites)
+            session.PendingCommit = true;
         session.WaitChain = null;
         session.Counters.NetInputBytes += before - buffer.Length;
     }

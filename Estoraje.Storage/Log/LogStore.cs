@@ -458,6 +458,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     public void Commit() => _writer?.Commit();
 
     /// <inheritdoc />
+    public bool HasUncommittedWrites => _writer?.HasUncommitted ?? false;
+
+    /// <inheritdoc />
     /// <remarks>Reads the tables without their locks (see <see cref="ChainedTable{TEntry}.PrefetchBucket"/>).</remarks>
     public void Prefetch(ReadOnlySpan<byte> data, ReadOnlySpan<Range> keys)
     {

@@ -69,6 +69,13 @@ internal sealed class LogWriter : IDisposable
 
     public long SyncedPosition => Interlocked.Read(ref _synced);
 
+    /// <summary>
+    /// Whether records were appended that a commit has not yet made as durable as the policy promises: fsync'd under
+    /// <see cref="FsyncPolicy.Always"/>, handed to the OS otherwise.
+    /// </summary>
+    public bool HasUncommitted =>
+        AppendedPosition > (_policy == FsyncPolicy.Always ? SyncedPosition : Interlocked.Read(ref _written));
+
     public int ActiveId => Volatile.Read(ref _active).Id;
 
     /// <summary>The segment with <paramref name="id"/>, or null when it is gone.</summary>

@@ -350,6 +350,9 @@ public sealed class MemoryStore : IKeyValueStore
     public ValueTask CommitAsync() => ValueTask.CompletedTask;
 
     /// <inheritdoc />
+    public bool HasUncommittedWrites => false;
+
+    /// <inheritdoc />
     /// <remarks>Not done here: the memory store's keys are objects all over the heap, not a few arrays.</remarks>
     public void Prefetch(ReadOnlySpan<byte> data, ReadOnlySpan<Range> keys)
     {

@@ -361,6 +361,32 @@ public class EventLoopTests : IDisposable
         Assert.Empty(_failures);
     }
 
+    // A batch that only reads while the store holds writes not yet committed (another connection's, earlier in the
+    // pass or on another loop) may have read one of them: its reply waits for the pass's commit too, as Redis sends
+    // every reply of an iteration after its AOF write. With every write committed, it goes at once, without one.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_read_while_writes_are_uncommitted_is_answered_after_the_pass_commits_them(bool uncommitted)
+    {
+        var server = new ServerContext(new ServerOptions(), _store, TimeProvider.System, () => { });
+        var (client, served) = await ConnectAsync();
+        ClientSession? session = null;
+        var unsentAtCommit = new List<long>();
+        _store.SetValue("k"u8, ValueKind.String, "v"u8.ToArray(), 1, 0);
+        _store.Uncommitted = uncommitted;
+        _store.OnCommit = () => unsentAtCommit.Add(session!.Output.UnflushedBytes);
+        EventLoop.Add(_loops, served, SendOptions, () => 1 << 20, connection =>
+            new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
+
+        await client.SendAsync(Encoding.ASCII.GetBytes("*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\n"));
+        var reply = await ReadToEndOrLineAsync(client);
+
+        Assert.Equal(":1\r\n", reply);
+        Assert.Equal(uncommitted ? [4] : [], unsentAtCommit);
+        Assert.Empty(_failures);
+    }
+
     // What the socket delivers up to the first line's end, or up to the end of the stream.
     private static async Task<string> ReadToEndOrLineAsync(Socket socket)
     {
@@ -492,6 +518,11 @@ public class EventLoopTests : IDisposable
         public Action? OnCommit { get; set; }
 
         public ValueTask CommitAsync() => inner.CommitAsync();
+
+        // What HasUncommittedWrites says, when set; the inner store's otherwise.
+        public bool? Uncommitted { get; set; }
+
+        public bool HasUncommittedWrites => Uncommitted ?? inner.HasUncommittedWrites;
 
         public void Commit()
         {

@@ -431,6 +431,23 @@ public sealed class LogStoreTests : IDisposable
         Assert.Equal(RecordFormat.RecordSize(1, 1), length);
     }
 
+    [Theory]
+    [InlineData(FsyncPolicy.EverySecond)]
+    [InlineData(FsyncPolicy.No)]
+    [InlineData(FsyncPolicy.Always)]
+    public async Task A_write_is_uncommitted_from_its_append_until_a_commit_makes_it_as_durable_as_the_policy_says(FsyncPolicy policy)
+    {
+        using var store = Open(fsync: policy);
+        Assert.False(store.HasUncommittedWrites);
+
+        Set(store, "k", "v");
+        Assert.True(store.HasUncommittedWrites);
+        await store.CommitAsync();
+
+        Assert.False(store.HasUncommittedWrites);
+        Assert.True(policy != FsyncPolicy.Always || store.SyncedBytes == store.AppendedBytes);
+    }
+
     [Fact]
     public void Slot_digest_depends_on_the_pairs_held_not_on_the_order_they_arrived()
     {
