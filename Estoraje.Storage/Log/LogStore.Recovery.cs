@@ -140,12 +140,71 @@ public sealed partial class LogStore
             return false;
         }
 
-        foreach (var entry in entries)
-            Load(segment, (int)entry.Offset, entry.Header, bytes.AsSpan(entry.KeyStart, entry.Header.KeyLength));
+        if (entries.Count >= ParallelLoadRecords && LoadWorkers > 1 && !entries.Exists(entry => entry.Header.IsFlush))
+        {
+            LoadInParallel(segment, entries, bytes);
+        }
+        else
+        {
+            foreach (var entry in entries)
+                Load(segment, (int)entry.Offset, entry.Header, bytes.AsSpan(entry.KeyStart, entry.Header.KeyLength));
+        }
+
         report.Records += entries.Count;
         report.HintsUsed++;
         segment.HasHint = true;
         return true;
+    }
+
+    // A hint file of fewer records is loaded on the recovering thread alone.
+    private const int ParallelLoadRecords = 4096;
+
+    private int LoadWorkers => _options.LoadThreads > 0 ? _options.LoadThreads : Math.Min(Environment.ProcessorCount, 8);
+
+    // The records of a sealed segment, from its hint file, on every core (a restart waits for little else). Each
+    // worker applies the records of its own range of shards, in file order, so that no two threads touch one table or
+    // one slot's counters, and adds what they tallied for the store-wide counters once. Not with a FLUSHALL marker
+    // among them: a marker drops older records of every shard at its place in the file. The recovering thread holds
+    // every shard's lock throughout; the workers run while it waits for them.
+    private void LoadInParallel(Segment segment, List<HintEntry> entries, byte[] bytes)
+    {
+        var workers = LoadWorkers;
+        var slots = new ushort[entries.Count];
+        Parallel.For(0, workers, w =>
+        {
+            var end = (int)((long)entries.Count * (w + 1) / workers);
+            for (var i = (int)((long)entries.Count * w / workers); i < end; i++)
+                slots[i] = (ushort)KeySlots.Of(bytes.AsSpan(entries[i].KeyStart, entries[i].Header.KeyLength));
+        });
+
+        var now = Now;
+        var flushVersion = _flushVersion;
+        var tallies = new LoadTally[workers];
+        Parallel.For(0, workers, w =>
+        {
+            var tally = default(LoadTally);
+            for (var i = 0; i < entries.Count; i++)
+            {
+                var shard = slots[i] >> SlotShift;
+                if (shard * workers / ShardCount != w)
+                    continue;
+                var (offset, header, keyStart) = entries[i];
+                tally.Note(header.Version);
+                if (header.Version < flushVersion)
+                {
+                    tally.DeadBytes += header.Size;
+                    continue;
+                }
+
+                var key = bytes.AsSpan(keyStart, header.KeyLength);
+                LoadRecord(segment, (int)offset, header, key, shard, slots[i], Hash(key), now, ref tally);
+            }
+
+            tallies[w] = tally;
+        });
+
+        foreach (var tally in tallies)
+            Add(segment, tally);
     }
 
     private void Load(Segment segment, bool isLast, RecoveryReport report)
@@ -246,9 +305,19 @@ public sealed partial class LogStore
 
         _clock.Observe(header.Version);
         var (shard, slot, hash) = Locate(key);
+        var tally = default(LoadTally);
+        LoadRecord(segment, offset, header, key, shard, slot, hash, Now, ref tally);
+        Add(segment, tally);
+    }
+
+    // Applies one record to its shard's table, unless an entry of the key holds a higher version. Touches only that
+    // shard's table and its slots' counters and digests; what it adds to the store-wide counters goes to the tally.
+    private void LoadRecord(Segment segment, int offset, RecordHeader header, ReadOnlySpan<byte> key, int shard, int slot, int hash,
+        long now, ref LoadTally tally)
+    {
         if (UnderFloor(slot, segment.Id))
         {
-            segment.AddDead(header.Size);
+            tally.DeadBytes += header.Size;
             return;
         }
 
@@ -256,14 +325,15 @@ public sealed partial class LogStore
         var i = table.Find(key, hash);
         if (i >= 0 && table[i].Version >= header.Version)
         {
-            segment.AddDead(header.Size);
+            tally.DeadBytes += header.Size;
             return;
         }
 
+        var bytes = KeyDirectory.BytesFor(key.Length);
         if (i < 0)
         {
             i = table.Add(key, hash, (ushort)slot);
-            Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
+            tally.LiveKeyBytes += bytes;
             _slotCounts[slot]++;
         }
         else
@@ -272,20 +342,20 @@ public sealed partial class LogStore
         }
 
         ref var e = ref table[i];
-        var now = Now;
         var dead = header.IsTombstone || IsExpired(header.ExpiresAt, now);
         if (dead && !e.Tombstone)
         {
             table.MarkTombstone(i);
             _slotCounts[slot]--;
-            MoveToTombstoneBytes(key.Length);
+            tally.LiveKeyBytes -= bytes;
+            tally.TombstoneBytes += bytes;
         }
         else if (!dead && e.Tombstone)
         {
             table.Revive(i);
             _slotCounts[slot]++;
-            Interlocked.Add(ref _tombstoneBytes, -KeyDirectory.BytesFor(key.Length));
-            Interlocked.Add(ref _liveKeyBytes, KeyDirectory.BytesFor(key.Length));
+            tally.TombstoneBytes -= bytes;
+            tally.LiveKeyBytes += bytes;
         }
 
         if (dead)
@@ -301,6 +371,40 @@ public sealed partial class LogStore
         e.Touch(Seconds(now));
         SetLocation(table, i, segment.Id, offset, header.ValueLength, header.Version);
         _slotDigests[slot] += StableHash.KeyVersion(key, header.Version);
+    }
+
+    // Adds what applying records tallied to the segment and the store.
+    private void Add(Segment segment, in LoadTally tally)
+    {
+        if (tally.DeadBytes != 0)
+            segment.AddDead(tally.DeadBytes);
+        if (tally.LiveKeyBytes != 0)
+            Interlocked.Add(ref _liveKeyBytes, tally.LiveKeyBytes);
+        if (tally.TombstoneBytes != 0)
+            Interlocked.Add(ref _tombstoneBytes, tally.TombstoneBytes);
+        if (tally.MaxVersion != 0)
+        {
+            segment.NoteVersion(tally.MinVersion);
+            _clock.Observe(tally.MaxVersion);
+        }
+    }
+
+    /// <summary>What applying records adds to the store-wide counters, summed by one thread and added once.</summary>
+    private struct LoadTally
+    {
+        public long DeadBytes;
+        public long LiveKeyBytes;
+        public long TombstoneBytes;
+
+        // Lowest and highest version seen (0: none noted; the caller noted them itself).
+        public long MinVersion;
+        public long MaxVersion;
+
+        public void Note(long version)
+        {
+            MinVersion = MaxVersion == 0 ? version : Math.Min(MinVersion, version);
+            MaxVersion = Math.Max(MaxVersion, version);
+        }
     }
 
     // A FLUSHALL marker: every record older than it is gone, whichever segment it was read from.

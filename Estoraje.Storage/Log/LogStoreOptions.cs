@@ -55,6 +55,9 @@ public sealed class LogStoreOptions
     /// <summary>How compaction finds the records to copy (tests pin one; the store picks the cheaper).</summary>
     internal CompactionSource CompactionSource { get; init; }
 
+    /// <summary>Threads that load a sealed segment from its hint file at start (tests pin them; 0: one per core, at most 8).</summary>
+    internal int LoadThreads { get; init; }
+
     /// <summary>Receives notable events, one line each: damage found (warnings) and compactions done.</summary>
     public Action<StoreEvent, string>? Log { get; init; }
 

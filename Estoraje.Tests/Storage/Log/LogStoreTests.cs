@@ -522,6 +522,65 @@ public sealed class LogStoreTests : IDisposable
             Assert.Equal(digest, reopened.GetSlotDigest(slot));
     }
 
+    // Sealed segments of thousands of records load from their hint files on several threads, each applying the records
+    // of its own shards: the directory they build must be the one the writes built, and the one a single thread
+    // builds (values, versions, expiries, tombstones, every slot's count and digest, the byte counters, dead bytes).
+    [Fact]
+    public void Hint_files_loaded_on_several_threads_rebuild_the_directory_the_writes_built()
+    {
+        var random = new Random(7);
+        string Key(int i) => i % 10 == 0 ? $"{{tag}}:{i}" : $"key:{i}";
+        string State(LogStore store)
+        {
+            var text = new StringBuilder();
+            text.Append($"count {store.Count} expiring {store.ExpiringCount} tombstones {store.TombstoneCount} ");
+            text.Append($"key bytes {store.UsedBytes - store.CacheBytes} tombstone bytes {store.TombstoneBytes} ");
+            text.Append($"disk {store.DiskBytes()}\n");
+            for (var slot = 0; slot < KeySlots.Count; slot++)
+                text.Append(store.GetSlotDigest(slot)).Append(' ');
+            for (var i = 0; i < 30_000; i++)
+            {
+                var key = Encoding.ASCII.GetBytes(Key(i));
+                var found = store.TryGet(key, out var value, touch: false);
+                store.TryGetVersion(key, out var version);
+                text.Append($"\n{i} {(found ? Encoding.ASCII.GetString(value.Bytes) : "-")} {version} {(found ? value.ExpiresAt : 0)}");
+            }
+
+            return text.ToString();
+        }
+
+        string written;
+        using (var store = Open(segmentSize: 512 * 1024, cacheBytes: 0))
+        {
+            for (var i = 0; i < 30_000; i++)
+                Set(store, Key(i), $"v{i}", i % 7 == 0 ? _time.NowMs + 3_600_000 : 0);
+            for (var n = 0; n < 20_000; n++)
+            {
+                var i = random.Next(30_000);
+                if (n % 5 == 0)
+                    store.Remove(Encoding.ASCII.GetBytes(Key(i)));
+                else
+                    Set(store, Key(i), $"w{n}");
+            }
+
+            Assert.True(store.WriteMissingHints() >= 2);
+            written = State(store);
+        }
+
+        var loaded = new List<string>();
+        foreach (var threads in new[] { 1, 3, 2 })
+        {
+            using var store = LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = 512 * 1024, CacheBytes = 0, Fsync = FsyncPolicy.No, LoadThreads = threads }, _time);
+            Assert.True(store.Recovery!.HintsUsed >= 2);
+            Assert.Empty(store.Recovery.Damaged);
+            loaded.Add(State(store));
+        }
+
+        Assert.Equal(written, loaded[0]);
+        Assert.Equal(written, loaded[1]);
+        Assert.Equal(written, loaded[2]);
+    }
+
     [Fact]
     public void ScanSlot_lists_every_key_of_the_slot_with_versions_and_tombstones()
     {
