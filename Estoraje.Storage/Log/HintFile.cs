@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
 
 namespace Estoraje.Storage.Log;
 
@@ -47,12 +48,20 @@ internal static class HintFile
         return entries.Count == count;
     }
 
-    /// <summary>Writes a hint file under a temporary name; <see cref="Commit"/> makes it visible.</summary>
+    /// <summary>
+    /// Writes a hint file under a temporary name; <see cref="Commit"/> makes it visible. Entries gather in a buffer,
+    /// checksummed and written a buffer at a time: the log writer adds one per record it appends, under its lock.
+    /// </summary>
     internal sealed class Writer : IDisposable
     {
+        private const int BufferSize = 1 << 16;
+
         private readonly string _path;
         private readonly string _temporary;
-        private readonly FileStream _file;
+        private readonly SafeFileHandle _file;
+        private readonly byte[] _buffer = new byte[BufferSize];
+        private int _buffered;
+        private long _written;
         private uint _crc = ~0u;
         private long _count;
         private bool _done;
@@ -61,28 +70,44 @@ internal static class HintFile
         {
             _path = path;
             _temporary = path + ".tmp";
-            _file = new FileStream(_temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
-            Write(Magic);
+            _file = File.OpenHandle(_temporary, FileMode.Create, FileAccess.Write, FileShare.None);
+            Magic.CopyTo(_buffer);
+            _buffered = Magic.Length;
         }
 
         /// <summary>Adds the record at <paramref name="offset"/>; <paramref name="headerAndKey"/> is the start of the record.</summary>
         public void Add(long offset, ReadOnlySpan<byte> headerAndKey)
         {
-            Span<byte> position = stackalloc byte[8];
-            BinaryPrimitives.WriteInt64LittleEndian(position, offset);
-            Write(position);
-            Write(headerAndKey);
+            var size = 8 + headerAndKey.Length;
+            if (size > BufferSize - _buffered)
+                Flush();
+            if (size > BufferSize)
+            {
+                // A key of more than the buffer: written as it is.
+                Span<byte> position = stackalloc byte[8];
+                BinaryPrimitives.WriteInt64LittleEndian(position, offset);
+                Write(position);
+                Write(headerAndKey);
+            }
+            else
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(_buffer.AsSpan(_buffered), offset);
+                headerAndKey.CopyTo(_buffer.AsSpan(_buffered + 8));
+                _buffered += size;
+            }
+
             _count++;
         }
 
         public void Commit()
         {
+            Flush();
             Span<byte> trailer = stackalloc byte[TrailerSize];
             BinaryPrimitives.WriteInt64LittleEndian(trailer, _count);
             _crc = Crc32C.Append(_crc, trailer[..8]);
             BinaryPrimitives.WriteUInt32LittleEndian(trailer[8..], ~_crc);
-            _file.Write(trailer);
-            _file.Flush(flushToDisk: true);
+            RandomAccess.Write(_file, trailer, _written);
+            DataSync.Flush(_file);
             _file.Dispose();
             File.Move(_temporary, _path, overwrite: true);
             _done = true;
@@ -97,10 +122,17 @@ internal static class HintFile
             _done = true;
         }
 
+        private void Flush()
+        {
+            Write(_buffer.AsSpan(0, _buffered));
+            _buffered = 0;
+        }
+
         private void Write(ReadOnlySpan<byte> bytes)
         {
             _crc = Crc32C.Append(_crc, bytes);
-            _file.Write(bytes);
+            RandomAccess.Write(_file, bytes, _written);
+            _written += bytes.Length;
         }
     }
 }

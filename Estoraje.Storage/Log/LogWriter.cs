@@ -48,6 +48,13 @@ internal sealed class LogWriter : IDisposable
     private volatile bool _stopping;
     private Exception? _failure;
 
+    // The active segment's hint file, written as its records are appended (each record's offset, header and key), so
+    // that a segment has its hint as soon as it is sealed and the next start, even after a crash, reads a few bytes
+    // per key instead of the segment. None for an active segment recovered with records in it (those are in no hint:
+    // compaction writes its hint once it is sealed) or after the hint could not be written (it is only a shortcut).
+    private HintFile.Writer? _hint;
+    private Task _hintCommits = Task.CompletedTask;
+
     public LogWriter(string directory, long segmentSize, FsyncPolicy policy, Segment?[] segments, Segment active)
     {
         _directory = directory;
@@ -55,6 +62,7 @@ internal sealed class LogWriter : IDisposable
         _policy = policy;
         _segments = segments;
         _active = active;
+        _hint = active.Length == 0 ? StartHint(active) : null;
         if (policy != FsyncPolicy.No)
         {
             _syncer = new Thread(SyncLoop) { IsBackground = true, Name = "estoraje-fsync" };
@@ -149,7 +157,9 @@ internal sealed class LogWriter : IDisposable
 
         if (size <= BufferSize)
         {
-            RecordFormat.Write(_buffer.AsSpan(_buffered, (int)size), version, expiresAt, kind, flags, key, value);
+            var record = _buffer.AsSpan(_buffered, (int)size);
+            RecordFormat.Write(record, version, expiresAt, kind, flags, key, value);
+            AddToHint(offset, record[..(RecordFormat.HeaderSize + key.Length)]);
             _buffered += (int)size;
         }
         else
@@ -160,6 +170,7 @@ internal sealed class LogWriter : IDisposable
             {
                 RecordFormat.Write(rented.AsSpan(0, (int)size), version, expiresAt, kind, flags, key, value);
                 Write(segment, rented.AsSpan(0, (int)size), offset);
+                AddToHint(offset, rented.AsSpan(0, RecordFormat.HeaderSize + key.Length));
                 segment.WrittenLength = offset + size;
                 Interlocked.Add(ref _written, size);
             }
@@ -317,6 +328,14 @@ internal sealed class LogWriter : IDisposable
         }
         finally
         {
+            // The active segment goes on after a restart: its records so far are in no hint file it could keep.
+            lock (_lock)
+            {
+                _hint?.Dispose();
+                _hint = null;
+            }
+
+            _hintCommits.Wait();
             foreach (var s in Volatile.Read(ref _segments))
                 s?.Dispose();
             _wake.Dispose();
@@ -336,7 +355,60 @@ internal sealed class LogWriter : IDisposable
             _wake.Set();
         }
 
+        var sealedSegment = _active;
+        var hint = _hint;
         _active = CreateSegmentLocked();
+        _hint = StartHint(_active);
+        if (hint is not null)
+            CommitHint(sealedSegment, hint);
+    }
+
+    private HintFile.Writer? StartHint(Segment segment)
+    {
+        try
+        {
+            return new HintFile.Writer(Path.Combine(_directory, Segment.HintName(segment.Id)));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private void AddToHint(long offset, ReadOnlySpan<byte> headerAndKey)
+    {
+        if (_hint is null)
+            return;
+        try
+        {
+            _hint.Add(offset, headerAndKey);
+        }
+        catch (IOException)
+        {
+            // Disk full, say: the segment goes without a hint until compaction writes one.
+            _hint.Dispose();
+            _hint = null;
+        }
+    }
+
+    // Makes a sealed segment's hint file durable and visible, off the append path (an fsync of a file of a few
+    // bytes per record). Marked as hinted at once, so that compaction does not write one of its own meanwhile; if
+    // the commit fails, compaction writes it later.
+    private void CommitHint(Segment segment, HintFile.Writer hint)
+    {
+        segment.HasHint = true;
+        _hintCommits = _hintCommits.ContinueWith(_ =>
+        {
+            try
+            {
+                hint.Commit();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                hint.Dispose();
+                segment.HasHint = false;
+            }
+        }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
     private Segment CreateSegmentLocked()
