@@ -79,9 +79,11 @@ internal sealed class LogWriter : IDisposable
 
     /// <summary>
     /// Whether records were appended that a commit has not yet made as durable as the policy promises: fsync'd under
-    /// <see cref="FsyncPolicy.Always"/>, handed to the OS otherwise.
+    /// <see cref="FsyncPolicy.Always"/>, handed to the OS otherwise. False once a write failed: no commit will come,
+    /// and reads go on without one (as Redis serves reads after a failed AOF write).
     /// </summary>
     public bool HasUncommitted =>
+        Volatile.Read(ref _failure) is null &&
         AppendedPosition > (_policy == FsyncPolicy.Always ? SyncedPosition : Interlocked.Read(ref _written));
 
     public int ActiveId => Volatile.Read(ref _active).Id;
