@@ -338,18 +338,14 @@ public class EventLoopTests : IDisposable
     [InlineData(true)]
     public async Task A_write_is_answered_after_the_pass_commits_it_and_not_at_all_when_the_commit_fails(bool fails)
     {
-        var server = new ServerContext(new ServerOptions(), _store, TimeProvider.System, () => { });
-        var (client, served) = await ConnectAsync();
-        ClientSession? session = null;
+        var (client, session) = await ConnectLoopClientAsync();
         var unsentAtCommit = new List<long>();
         _store.OnCommit = () =>
         {
-            unsentAtCommit.Add(session!.Output.UnflushedBytes);
+            unsentAtCommit.Add(session().Output.UnflushedBytes);
             if (fails)
                 throw new IOException("the disk failed");
         };
-        EventLoop.Add(_loops, served, SendOptions, () => 1 << 20, connection =>
-            new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
 
         await client.SendAsync(Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"));
         var reply = await ReadToEndOrLineAsync(client);
@@ -369,15 +365,11 @@ public class EventLoopTests : IDisposable
     [InlineData(false)]
     public async Task A_read_while_writes_are_uncommitted_is_answered_after_the_pass_commits_them(bool uncommitted)
     {
-        var server = new ServerContext(new ServerOptions(), _store, TimeProvider.System, () => { });
-        var (client, served) = await ConnectAsync();
-        ClientSession? session = null;
-        var unsentAtCommit = new List<long>();
         _store.SetValue("k"u8, ValueKind.String, "v"u8.ToArray(), 1, 0);
         _store.Uncommitted = uncommitted;
-        _store.OnCommit = () => unsentAtCommit.Add(session!.Output.UnflushedBytes);
-        EventLoop.Add(_loops, served, SendOptions, () => 1 << 20, connection =>
-            new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
+        var (client, session) = await ConnectLoopClientAsync();
+        var unsentAtCommit = new List<long>();
+        _store.OnCommit = () => unsentAtCommit.Add(session().Output.UnflushedBytes);
 
         await client.SendAsync(Encoding.ASCII.GetBytes("*2\r\n$6\r\nEXISTS\r\n$1\r\nk\r\n"));
         var reply = await ReadToEndOrLineAsync(client);
@@ -385,6 +377,18 @@ public class EventLoopTests : IDisposable
         Assert.Equal(":1\r\n", reply);
         Assert.Equal(uncommitted ? [4] : [], unsentAtCommit);
         Assert.Empty(_failures);
+    }
+
+    // A client served through the server's own loop client (RespListener.LoopClient), and its session once the loop
+    // has taken the connection.
+    private async Task<(Socket Client, Func<ClientSession> Session)> ConnectLoopClientAsync()
+    {
+        var server = new ServerContext(new ServerOptions(), _store, TimeProvider.System, () => { });
+        var (client, served) = await ConnectAsync();
+        ClientSession? session = null;
+        EventLoop.Add(_loops, served, SendOptions, () => 1 << 20, connection =>
+            new RespListener.LoopClient(session = new ClientSession(server, connection.Output, "test", "test") { Connection = connection }));
+        return (client, () => session!);
     }
 
     // What the socket delivers up to the first line's end, or up to the end of the stream.
