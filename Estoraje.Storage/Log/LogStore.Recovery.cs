@@ -43,6 +43,8 @@ public sealed partial class LogStore
 
         ids.Sort();
         RemoveStrayHints(directory, ids);
+        // A spare segment file being zero-filled when the process stopped (LogWriter).
+        File.Delete(Path.Combine(directory, LogWriter.SpareName));
         LoadFloors();
         var report = new RecoveryReport();
         using (Lock(ulong.MaxValue))
@@ -263,7 +265,19 @@ public sealed partial class LogStore
     // Steps over a damaged range; returns where reading goes on (the file length when it ends the segment).
     private long SkipDamage(Segment segment, bool isLast, RecoveryReport report, SegmentScanner scanner, long position, long length)
     {
-        var next = scanner.FindNext(position + 1);
+        // Under appendfsync always the active segment's file is zero-filled ahead of its records (LogWriter): zeros
+        // from here to the end are room never written, not damage. A record cannot start with zeros (its version).
+        var written = isLast ? scanner.EndOfNonZero() : length;
+        if (isLast && written <= position)
+        {
+            RandomAccess.SetLength(segment.Handle, position);
+            segment.Length = position;
+            segment.WrittenLength = position;
+            _options.Log?.Invoke(StoreEvent.Information, $"Segment {segment.Id}: {length - position} bytes of zeros after its last record cut.");
+            return length;
+        }
+
+        var next = scanner.FindNext(position + 1, written);
         if (isLast && next == length)
         {
             // A write cut short by a crash (or garbage after it): it was never acknowledged as durable.
@@ -504,15 +518,35 @@ internal sealed class SegmentScanner
     }
 
     /// <summary>The first offset from <paramref name="from"/> where an intact record starts, or the file length.</summary>
-    public long FindNext(long from)
+    /// <summary>The first intact record at or after <paramref name="from"/> that starts before <paramref name="before"/>, else the length.</summary>
+    public long FindNext(long from, long before = long.MaxValue)
     {
-        for (var p = from; p + RecordFormat.HeaderSize <= _length; p++)
+        for (var p = from; p < before && p + RecordFormat.HeaderSize <= _length; p++)
         {
             if (TryRecord(p, out _, out _))
                 return p;
         }
 
         return _length;
+    }
+
+    /// <summary>Where the segment's trailing zeros start (its length when it ends in a nonzero byte).</summary>
+    public long EndOfNonZero()
+    {
+        var chunk = new byte[ChunkSize];
+        for (var end = _length; end > 0;)
+        {
+            var start = Math.Max(0, end - ChunkSize);
+            var span = chunk.AsSpan(0, (int)(end - start));
+            if (!_segment.TryRead(start, span))
+                return _length;
+            var last = span.LastIndexOfAnyExcept((byte)0);
+            if (last >= 0)
+                return start + last + 1;
+            end = start;
+        }
+
+        return 0;
     }
 
     private bool TryLoad(long offset, int count, out ReadOnlySpan<byte> bytes)

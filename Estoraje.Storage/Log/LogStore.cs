@@ -159,6 +159,9 @@ public sealed partial class LogStore : IKeyValueStore, ISlotIndex
     /// <summary>Segment files held.</summary>
     public int SegmentCount => _writer?.Segments().Count ?? 0;
 
+    /// <summary>Completes with whether the writer's zero-filled spare segment is ready (tests).</summary>
+    internal Task<bool> SpareReady => Writer.SpareReady;
+
     /// <summary>Bytes of all segment files, and how many of them are records no key needs any more.</summary>
     public (long Total, long Dead) DiskBytes()
     {

@@ -55,6 +55,19 @@ internal sealed class LogWriter : IDisposable
     private HintFile.Writer? _hint;
     private Task _hintCommits = Task.CompletedTask;
 
+    // Under appendfsync always each segment after the first (of the store, or since the start) is a file zero-filled
+    // to the segment size ahead of time (a spare, prepared in the background, renamed at the roll): an fsync after
+    // writing into blocks the file already has writes the data alone, while one after an append that grows the
+    // file also commits its new size to the filesystem's journal (94 µs against 174 for 4 KB on the benchmark
+    // machine's disk). The active segment's file is then longer than its records; sealed, or at close, it is cut to
+    // their length, and a start after a crash cuts the tail of zeros (LogStore.Recovery).
+    internal const string SpareName = "next-segment.tmp";
+    private Task<bool>? _spare;
+    private bool _activePreallocated;
+
+    /// <summary>Completes with whether a spare segment file is ready (false without one: not under always, no room).</summary>
+    internal Task<bool> SpareReady => Volatile.Read(ref _spare) ?? Task.FromResult(false);
+
     public LogWriter(string directory, long segmentSize, FsyncPolicy policy, Segment?[] segments, Segment active)
     {
         _directory = directory;
@@ -63,6 +76,8 @@ internal sealed class LogWriter : IDisposable
         _segments = segments;
         _active = active;
         _hint = active.Length == 0 ? StartHint(active) : null;
+        if (policy == FsyncPolicy.Always)
+            _spare = PrepareSpare();
         if (policy != FsyncPolicy.No)
         {
             _syncer = new Thread(SyncLoop) { IsBackground = true, Name = "estoraje-fsync" };
@@ -298,7 +313,7 @@ internal sealed class LogWriter : IDisposable
     public Segment CreateSegment()
     {
         lock (_lock)
-            return CreateSegmentLocked();
+            return CreateSegmentLocked(fromSpare: false);
     }
 
     /// <summary>Forgets a segment and deletes its file and hint file (after compaction or FLUSHALL).</summary>
@@ -335,9 +350,18 @@ internal sealed class LogWriter : IDisposable
             {
                 _hint?.Dispose();
                 _hint = null;
+                try
+                {
+                    CutToRecords();
+                }
+                catch (IOException)
+                {
+                    // Left longer than its records: the next start cuts the zeros.
+                }
             }
 
             _hintCommits.Wait();
+            CloseSpare();
             foreach (var s in Volatile.Read(ref _segments))
                 s?.Dispose();
             _wake.Dispose();
@@ -347,6 +371,7 @@ internal sealed class LogWriter : IDisposable
     private void RollLocked()
     {
         WriteBufferLocked();
+        CutToRecords();
         if (_policy != FsyncPolicy.No)
         {
             // Everything written so far is in the segment being sealed: once it is fsync'd, the syncer only
@@ -359,10 +384,66 @@ internal sealed class LogWriter : IDisposable
 
         var sealedSegment = _active;
         var hint = _hint;
-        _active = CreateSegmentLocked();
+        _activePreallocated = _spare is { IsCompletedSuccessfully: true, Result: true };
+        _active = CreateSegmentLocked(_activePreallocated);
+        if (_activePreallocated)
+            _spare = PrepareSpare();
         _hint = StartHint(_active);
         if (hint is not null)
             CommitHint(sealedSegment, hint);
+    }
+
+    // Zero-fills the spare segment file in the background; false when it could not (then segments are created as
+    // before). Not on a disk without room for a few segments more: the spare would take what writes need.
+    private Task<bool> PrepareSpare() => Task.Run(() =>
+    {
+        var path = Path.Combine(_directory, SpareName);
+        try
+        {
+            if (new DriveInfo(_directory).AvailableFreeSpace < 4 * _segmentSize)
+                return false;
+            using (var file = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                var zeros = new byte[1 << 20];
+                for (long p = 0; p < _segmentSize && !_stopping; p += zeros.Length)
+                    RandomAccess.Write(file, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentSize - p)), p);
+                DataSync.Flush(file);
+            }
+
+            if (_stopping)
+                throw new IOException("closing");
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            File.Delete(path);
+            return false;
+        }
+    });
+
+    // Cuts a preallocated active segment's file to its records (sealing it, or at close).
+    private void CutToRecords()
+    {
+        if (!_activePreallocated)
+            return;
+        RandomAccess.SetLength(_active.Handle, _active.Length);
+        _activePreallocated = false;
+    }
+
+    // At close: the spare under way ends early, and its file goes (a start deletes one left by a crash).
+    private void CloseSpare()
+    {
+        if (_spare is null)
+            return;
+        try
+        {
+            _spare.Wait();
+        }
+        catch (AggregateException)
+        {
+        }
+
+        File.Delete(Path.Combine(_directory, SpareName));
     }
 
     private HintFile.Writer? StartHint(Segment segment)
@@ -413,7 +494,7 @@ internal sealed class LogWriter : IDisposable
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
-    private Segment CreateSegmentLocked()
+    private Segment CreateSegmentLocked(bool fromSpare)
     {
         // Ids only grow (the array spans every id ever used): a deleted segment's id is never reused, so a
         // stale hint file or a leftover segment cannot be mistaken for a new one.
@@ -422,7 +503,9 @@ internal sealed class LogWriter : IDisposable
         var path = Path.Combine(_directory, Segment.FileName(id));
         // A hint file left by a segment of this id that is gone would describe the wrong records.
         File.Delete(Path.Combine(_directory, Segment.HintName(id)));
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        if (fromSpare)
+            File.Move(Path.Combine(_directory, SpareName), path);
+        var handle = File.OpenHandle(path, fromSpare ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         // Records fsync'd into a file whose directory entry is lost with a power cut are lost with it.
         if (_policy != FsyncPolicy.No)
             DirectorySync.Flush(_directory);

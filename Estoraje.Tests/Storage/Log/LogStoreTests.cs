@@ -175,12 +175,89 @@ public sealed class LogStoreTests : IDisposable
         var last = LastSegment();
         var length = new FileInfo(last).Length;
         using (var f = new FileStream(last, FileMode.Append))
-            f.Write(new byte[4096]);
+            f.Write(Enumerable.Repeat((byte)0xA5, 4096).ToArray());
 
         using var reopened = Open();
         Assert.Equal("v", Get(reopened, "k"));
         Assert.True(Assert.Single(reopened.Recovery!.Damaged).Truncated);
         Assert.Equal(length, new FileInfo(last).Length);
+    }
+
+    // Under appendfsync always the active segment's file is zero-filled ahead of its records: after a crash, the
+    // zeros past the last record are room never written, cut without a damage report; a record torn before them is
+    // still damage.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Zeros_after_the_last_record_are_cut_silently_and_a_torn_record_before_them_is_reported(bool torn)
+    {
+        using (var store = Open())
+        {
+            Set(store, "k", "v");
+            Set(store, "other", "w");
+        }
+
+        var last = LastSegment();
+        var length = new FileInfo(last).Length;
+        var cut = torn ? length - 3 : length;
+        using (var f = new FileStream(last, FileMode.Open))
+        {
+            f.SetLength(cut);
+            f.Seek(0, SeekOrigin.End);
+            f.Write(new byte[64 * 1024]);
+        }
+
+        var events = new List<string>();
+        using var reopened = LogStore.Open(new LogStoreOptions { Directory = _dir.Path, SegmentSize = 64 * 1024, CacheBytes = 1 << 20, Fsync = FsyncPolicy.Always, Log = (_, text) => events.Add(text) }, _time);
+        Assert.Equal("v", Get(reopened, "k"));
+        Assert.Equal(torn ? null : "w", Get(reopened, "other"));
+        Assert.Equal(torn ? 1 : 0, reopened.Recovery!.Damaged.Count);
+        Assert.Equal(torn ? length - RecordFormat.RecordSize(5, 1) : length, new FileInfo(last).Length);
+        Assert.Contains(events, e => e.Contains(torn ? "torn or damaged tail" : "bytes of zeros after its last record cut", StringComparison.Ordinal));
+    }
+
+    // Under always, a roll with the zero-filled spare ready makes it the active segment: its file is the segment
+    // size while records go in, cut to them when sealed and at close; the spare's file is gone after close. What
+    // was written is all there after a restart.
+    [Fact]
+    public async Task Segments_from_zero_filled_spares_are_cut_to_their_records_when_sealed_and_at_close()
+    {
+        const int SegmentSize = 8192;
+        var values = new Dictionary<string, string>();
+        long records;
+        using (var store = Open(segmentSize: SegmentSize, fsync: FsyncPolicy.Always))
+        {
+            Assert.True(await store.SpareReady);
+            var i = 0;
+            void Write()
+            {
+                values[$"key:{i % 200}"] = $"value-{i}";
+                Set(store, $"key:{i % 200}", $"value-{i}");
+                i++;
+            }
+
+            // Past the first roll, which takes the spare, then past the next, with a new spare ready for it.
+            while (store.SegmentCount < 2)
+                Write();
+            Assert.True(await store.SpareReady);
+            while (store.SegmentCount < 3)
+                Write();
+            for (var n = 0; n < 20; n++)
+                Write();
+            await store.CommitAsync();
+
+            var files = Directory.GetFiles(_dir.Path, "*.seg").Order(StringComparer.Ordinal).Select(f => new FileInfo(f).Length).ToArray();
+            Assert.Equal(SegmentSize, files[^1]);
+            Assert.True(files[^2] < SegmentSize);
+            records = store.DiskBytes().Total;
+        }
+
+        Assert.False(File.Exists(Path.Combine(_dir.Path, LogWriter.SpareName)));
+        Assert.Equal(records, Directory.GetFiles(_dir.Path, "*.seg").Sum(f => new FileInfo(f).Length));
+        using var reopened = Open(segmentSize: SegmentSize, fsync: FsyncPolicy.Always);
+        Assert.Empty(reopened.Recovery!.Damaged);
+        foreach (var (key, value) in values)
+            Assert.Equal(value, Get(reopened, key));
     }
 
     [Fact]
