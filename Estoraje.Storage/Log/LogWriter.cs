@@ -313,7 +313,7 @@ internal sealed class LogWriter : IDisposable
     public Segment CreateSegment()
     {
         lock (_lock)
-            return CreateSegmentLocked(fromSpare: false);
+            return CreateSegmentLocked(fromSpare: false, out _);
     }
 
     /// <summary>Forgets a segment and deletes its file and hint file (after compaction or FLUSHALL).</summary>
@@ -384,9 +384,9 @@ internal sealed class LogWriter : IDisposable
 
         var sealedSegment = _active;
         var hint = _hint;
-        _activePreallocated = _spare is { IsCompletedSuccessfully: true, Result: true };
-        _active = CreateSegmentLocked(_activePreallocated);
-        if (_activePreallocated)
+        _active = CreateSegmentLocked(fromSpare: _spare is { IsCompletedSuccessfully: true, Result: true }, out _activePreallocated);
+        // The spare taken, or none could be made (no room then, perhaps room now): the next one.
+        if (_spare is { IsCompleted: true })
             _spare = PrepareSpare();
         _hint = StartHint(_active);
         if (hint is not null)
@@ -420,6 +420,20 @@ internal sealed class LogWriter : IDisposable
             return false;
         }
     });
+
+    // Renames the spare to the new segment's name; false (the segment is then created empty) if it cannot.
+    private bool TryTakeSpare(string path)
+    {
+        try
+        {
+            File.Move(Path.Combine(_directory, SpareName), path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
 
     // Cuts a preallocated active segment's file to its records (sealing it, or at close).
     private void CutToRecords()
@@ -494,7 +508,7 @@ internal sealed class LogWriter : IDisposable
         }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
     }
 
-    private Segment CreateSegmentLocked(bool fromSpare)
+    private Segment CreateSegmentLocked(bool fromSpare, out bool preallocated)
     {
         // Ids only grow (the array spans every id ever used): a deleted segment's id is never reused, so a
         // stale hint file or a leftover segment cannot be mistaken for a new one.
@@ -503,9 +517,8 @@ internal sealed class LogWriter : IDisposable
         var path = Path.Combine(_directory, Segment.FileName(id));
         // A hint file left by a segment of this id that is gone would describe the wrong records.
         File.Delete(Path.Combine(_directory, Segment.HintName(id)));
-        if (fromSpare)
-            File.Move(Path.Combine(_directory, SpareName), path);
-        var handle = File.OpenHandle(path, fromSpare ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+        preallocated = fromSpare && TryTakeSpare(path);
+        var handle = File.OpenHandle(path, preallocated ? FileMode.Open : FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         // Records fsync'd into a file whose directory entry is lost with a power cut are lost with it.
         if (_policy != FsyncPolicy.No)
             DirectorySync.Flush(_directory);

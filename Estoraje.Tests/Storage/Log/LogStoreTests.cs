@@ -260,6 +260,29 @@ public sealed class LogStoreTests : IDisposable
             Assert.Equal(value, Get(reopened, key));
     }
 
+    // A spare that is gone when the roll comes (deleted under the store, say) costs the zero-filling, never a write:
+    // the new segment is created empty, and the next roll has a new spare.
+    [Fact]
+    public async Task A_missing_spare_leaves_the_roll_to_an_empty_segment_and_the_next_roll_a_new_spare()
+    {
+        const int SegmentSize = 8192;
+        using var store = Open(segmentSize: SegmentSize, fsync: FsyncPolicy.Always);
+        Assert.True(await store.SpareReady);
+        File.Delete(Path.Combine(_dir.Path, LogWriter.SpareName));
+        var i = 0;
+        while (store.SegmentCount < 2)
+            Set(store, $"key:{i}", $"value-{i++}");
+        await store.CommitAsync();
+
+        Assert.True(new FileInfo(LastSegment()).Length < SegmentSize);
+        Assert.True(await store.SpareReady);
+        while (store.SegmentCount < 3)
+            Set(store, $"key:{i}", $"value-{i++}");
+        Assert.Equal(SegmentSize, new FileInfo(LastSegment()).Length);
+        for (var n = 0; n < i; n++)
+            Assert.Equal($"value-{n}", Get(store, $"key:{n}"));
+    }
+
     [Fact]
     public void Damage_inside_a_sealed_segment_skips_only_the_damaged_record_and_is_reported()
     {
