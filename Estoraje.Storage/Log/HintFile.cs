@@ -75,6 +75,22 @@ internal static class HintFile
             _buffered = Magic.Length;
         }
 
+        /// <summary>
+        /// A writer of the hint file of segment <paramref name="segmentId"/> in <paramref name="directory"/>, or null
+        /// when the file cannot be created (a hint is only a shortcut: the segment goes without one).
+        /// </summary>
+        public static Writer? TryCreate(string directory, int segmentId)
+        {
+            try
+            {
+                return new Writer(Path.Combine(directory, Segment.HintName(segmentId)));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>Adds the record at <paramref name="offset"/>; <paramref name="headerAndKey"/> is the start of the record.</summary>
         public void Add(long offset, ReadOnlySpan<byte> headerAndKey)
         {

@@ -215,7 +215,7 @@ public sealed partial class LogStore
         var scanner = new SegmentScanner(segment, length);
         // A sealed segment read without a hint gets one for next time, unless it is damaged: then it is
         // scanned (and its damage reported) at every start until compaction rewrites it.
-        var hint = isLast ? null : TryCreateHint(segment.Id);
+        var hint = isLast ? null : HintFile.Writer.TryCreate(_options.Directory, segment.Id);
         var damaged = false;
         try
         {
@@ -247,18 +247,6 @@ public sealed partial class LogStore
         finally
         {
             hint?.Dispose();
-        }
-    }
-
-    private HintFile.Writer? TryCreateHint(int segmentId)
-    {
-        try
-        {
-            return new HintFile.Writer(Path.Combine(_options.Directory, Segment.HintName(segmentId)));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
         }
     }
 
@@ -498,6 +486,7 @@ internal sealed class SegmentScanner
     private byte[] _buffer = new byte[ChunkSize];
     private long _bufferStart;
     private int _bufferCount;
+    private long _endOfNonZero = -1;
 
     public SegmentScanner(Segment segment, long length)
     {
@@ -517,7 +506,6 @@ internal sealed class SegmentScanner
         return TryLoad(offset, (int)header.Size, out record) && RecordFormat.IsIntact(record);
     }
 
-    /// <summary>The first offset from <paramref name="from"/> where an intact record starts, or the file length.</summary>
     /// <summary>The first intact record at or after <paramref name="from"/> that starts before <paramref name="before"/>, else the length.</summary>
     public long FindNext(long from, long before = long.MaxValue)
     {
@@ -531,7 +519,10 @@ internal sealed class SegmentScanner
     }
 
     /// <summary>Where the segment's trailing zeros start (its length when it ends in a nonzero byte).</summary>
-    public long EndOfNonZero()
+    public long EndOfNonZero() => _endOfNonZero >= 0 ? _endOfNonZero : _endOfNonZero = FindEndOfNonZero();
+
+    // Read back from the end once per scan: every damaged range of the last segment asks.
+    private long FindEndOfNonZero()
     {
         var chunk = new byte[ChunkSize];
         for (var end = _length; end > 0;)

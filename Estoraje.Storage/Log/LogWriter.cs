@@ -75,7 +75,7 @@ internal sealed class LogWriter : IDisposable
         _policy = policy;
         _segments = segments;
         _active = active;
-        _hint = active.Length == 0 ? StartHint(active) : null;
+        _hint = active.Length == 0 ? HintFile.Writer.TryCreate(directory, active.Id) : null;
         if (policy == FsyncPolicy.Always)
             _spare = PrepareSpare();
         if (policy != FsyncPolicy.No)
@@ -388,7 +388,7 @@ internal sealed class LogWriter : IDisposable
         // The spare taken, or none could be made (no room then, perhaps room now): the next one.
         if (_spare is { IsCompleted: true })
             _spare = PrepareSpare();
-        _hint = StartHint(_active);
+        _hint = HintFile.Writer.TryCreate(_directory, _active.Id);
         if (hint is not null)
             CommitHint(sealedSegment, hint);
     }
@@ -407,12 +407,15 @@ internal sealed class LogWriter : IDisposable
                 var zeros = new byte[1 << 20];
                 for (long p = 0; p < _segmentSize && !_stopping; p += zeros.Length)
                     RandomAccess.Write(file, zeros.AsSpan(0, (int)Math.Min(zeros.Length, _segmentSize - p)), p);
-                DataSync.Flush(file);
+                if (!_stopping)
+                {
+                    DataSync.Flush(file);
+                    return true;
+                }
             }
 
-            if (_stopping)
-                throw new IOException("closing");
-            return true;
+            // Closing: the writer deletes the file after this task (CloseSpare).
+            return false;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
@@ -458,18 +461,6 @@ internal sealed class LogWriter : IDisposable
         }
 
         File.Delete(Path.Combine(_directory, SpareName));
-    }
-
-    private HintFile.Writer? StartHint(Segment segment)
-    {
-        try
-        {
-            return new HintFile.Writer(Path.Combine(_directory, Segment.HintName(segment.Id)));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private void AddToHint(long offset, ReadOnlySpan<byte> headerAndKey)
